@@ -1,0 +1,78 @@
+/**
+ * Bearer token verification: HS256 with JWT_SECRET, or RS256/ES256 from JWT_JWKS_URL (with issuer and audience checks).
+ * Any failure is UNAUTHENTICATED; a bad token is never treated as anonymous.
+ */
+import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import type { Config } from "../config.js";
+import { UnauthenticatedError } from "../errors.js";
+import { normalizeEmail } from "../validation.js";
+
+export interface Claims {
+  sub: string;
+  /** Lower-cased and trimmed. */
+  email: string;
+  /** Absent when the issuer does not say; only an explicit `false` blocks answering invitations. */
+  emailVerified?: boolean;
+  name?: string;
+  picture?: string;
+}
+
+export type TokenVerifier = (token: string) => Promise<Claims>;
+
+const MAX_CLAIM_LENGTH = { sub: 255, email: 254, name: 200, picture: 2048 } as const;
+
+export function createTokenVerifier(jwt: Config["jwt"]): TokenVerifier {
+  const options = { issuer: jwt.issuer, audience: jwt.audience };
+  let verify: (token: string) => Promise<JWTPayload>;
+  if (jwt.jwksUrl) {
+    const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(jwt.jwksUrl));
+    verify = async (token) => (await jwtVerify(token, jwks, { ...options, algorithms: ["RS256", "ES256"] })).payload;
+  } else {
+    const key = new TextEncoder().encode(jwt.secret);
+    verify = async (token) => (await jwtVerify(token, key, { ...options, algorithms: ["HS256"] })).payload;
+  }
+  return async (token) => {
+    let payload: JWTPayload;
+    try {
+      payload = await verify(token);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      throw new UnauthenticatedError(
+        code === "ERR_JWT_EXPIRED" ? "The token has expired." : "The token is invalid (bad signature, format, issuer or audience).",
+      );
+    }
+    return claimsFrom(payload);
+  };
+}
+
+function claimsFrom(payload: JWTPayload): Claims {
+  const { sub, email, email_verified, name, picture } = payload as JWTPayload & Record<string, unknown>;
+  if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_CLAIM_LENGTH.sub) {
+    throw new UnauthenticatedError("The token has no valid `sub` claim.");
+  }
+  const normalized = typeof email === "string" ? normalizeEmail(email) : undefined;
+  if (!normalized) throw new UnauthenticatedError("The token has no valid `email` claim.");
+  if (email_verified !== undefined && typeof email_verified !== "boolean") {
+    throw new UnauthenticatedError("The token's `email_verified` claim must be a boolean.");
+  }
+  return {
+    sub,
+    email: normalized,
+    emailVerified: email_verified,
+    name: typeof name === "string" && name.trim() ? name.trim().slice(0, MAX_CLAIM_LENGTH.name) : undefined,
+    picture: typeof picture === "string" && /^https?:\/\//i.test(picture) && picture.length <= MAX_CLAIM_LENGTH.picture ? picture : undefined,
+  };
+}
+
+/** Signs a development token (HS256) for `npm run token` and tests. */
+export async function signDevToken(
+  secret: string,
+  claims: { sub: string; email: string; name?: string; picture?: string; email_verified?: boolean },
+  options: { expiresIn?: string | number; issuer?: string; audience?: string } = {},
+): Promise<string> {
+  let jwt = new SignJWT({ ...claims }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setIssuedAt().setSubject(claims.sub);
+  jwt = jwt.setExpirationTime(options.expiresIn ?? "12h");
+  if (options.issuer) jwt = jwt.setIssuer(options.issuer);
+  if (options.audience) jwt = jwt.setAudience(options.audience);
+  return jwt.sign(new TextEncoder().encode(secret));
+}

@@ -1,0 +1,36 @@
+/**
+ * Prints a development token signed with the configured JWT_SECRET (or the built-in development secret).
+ *   npm run token -- <email> [name] [--sub <sub>] [--unverified] [--expires <12h>]
+ */
+import { parseArgs } from "node:util";
+import { loadConfig } from "../config.js";
+import { signDevToken } from "../auth/token.js";
+import { normalizeEmail } from "../validation.js";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    sub: { type: "string" },
+    unverified: { type: "boolean", default: false },
+    expires: { type: "string", default: "12h" },
+  },
+});
+
+const [rawEmail, ...nameParts] = positionals;
+const email = rawEmail ? normalizeEmail(rawEmail) : undefined;
+if (!email) {
+  process.stderr.write("usage: npm run token -- <email> [name] [--sub <sub>] [--unverified] [--expires 12h]\n");
+  process.exit(64);
+}
+const config = loadConfig();
+if (!config.jwt.secret) {
+  process.stderr.write("JWT_JWKS_URL is set: tokens come from your identity provider, not from this command.\n");
+  process.exit(78);
+}
+const name = nameParts.join(" ") || undefined;
+const token = await signDevToken(
+  config.jwt.secret,
+  { sub: values.sub ?? `dev|${email}`, email, name, email_verified: !values.unverified },
+  { expiresIn: values.expires, issuer: config.jwt.issuer, audience: config.jwt.audience },
+);
+process.stdout.write(`${token}\n`);

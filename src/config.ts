@@ -1,0 +1,111 @@
+/**
+ * Every environment variable the server reads, parsed once. Bad configuration is reported all at once, naming each
+ * bad variable, and never echoes a secret's value.
+ */
+import { z } from "zod";
+
+const DEV_JWT_SECRET = "dev-only-insecure-secret-change-me-0123456789";
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+
+const intInRange = (fallback: number, min: number, max: number) =>
+  z.coerce
+    .number({ error: "must be a number" })
+    .int("must be an integer")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    PORT: intInRange(4000, 0, 65535),
+    HOST: optionalString.default("0.0.0.0"),
+    DATABASE_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+        .optional(),
+    ),
+    DATABASE_POOL_SIZE: intInRange(10, 1, 1000),
+    PGLITE_DATA_DIR: optionalString.default(".data/pglite"),
+    JWT_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+    JWT_JWKS_URL: optionalString.pipe(z.url({ error: "must be a URL" }).optional()),
+    JWT_ISSUER: optionalString,
+    JWT_AUDIENCE: optionalString,
+    INVITATION_TTL_HOURS: intInRange(7 * 24, 1, 30 * 24),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+    SHUTDOWN_TIMEOUT_MS: intInRange(10_000, 0, 600_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["JWT_SECRET"],
+        message: "is required in production (or set JWT_JWKS_URL)",
+      });
+    }
+  });
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface Config {
+  nodeEnv: "development" | "production" | "test";
+  port: number;
+  host: string;
+  database:
+    | { kind: "postgres"; url: string; poolSize: number }
+    | { kind: "pglite"; dataDir: string };
+  jwt: {
+    /** HS256 secret; in development a fixed, well-known one when neither a secret nor JWKS is configured. */
+    secret?: string;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+    /** True when the server fell back to the development secret. */
+    usingDevSecret: boolean;
+  };
+  invitationTtlHours: number;
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment (process.env by default). Throws ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const usingDevSecret = !e.JWT_SECRET && !e.JWT_JWKS_URL;
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    database: e.DATABASE_URL
+      ? { kind: "postgres", url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      : { kind: "pglite", dataDir: e.PGLITE_DATA_DIR },
+    jwt: {
+      secret: e.JWT_SECRET ?? (usingDevSecret ? DEV_JWT_SECRET : undefined),
+      jwksUrl: e.JWT_JWKS_URL,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      usingDevSecret,
+    },
+    invitationTtlHours: e.INVITATION_TTL_HOURS,
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

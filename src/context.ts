@@ -1,0 +1,10 @@
+import type { Viewer } from "./auth/viewer.js";
+import type { Loaders } from "./loaders.js";
+
+/** What every resolver and rule sees. The Prisma client is deliberately not here (see src/db/client.ts). */
+export interface Context {
+  requestId: string;
+  viewer: Viewer;
+  loaders: Loaders;
+  settings: { invitationTtlHours: number };
+}

@@ -1,0 +1,145 @@
+/**
+ * The error codes of shared/API.md as GraphQLError subclasses, and the one place that turns anything else
+ * (Prisma errors, Pothos validation errors, database outages) into a code a client can act on.
+ */
+import { GraphQLError } from "graphql";
+
+export type ErrorCode =
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "BAD_USER_INPUT"
+  | "BAD_REQUEST"
+  | "GRAPHQL_PARSE_FAILED"
+  | "GRAPHQL_VALIDATION_FAILED"
+  | "CONFLICT"
+  | "RATE_LIMITED"
+  | "SERVICE_UNAVAILABLE"
+  | "INTERNAL_SERVER_ERROR";
+
+export type ForbiddenReason = "MISSING_PERMISSION" | "NOT_SELF" | "EMAIL_MISMATCH" | "EMAIL_NOT_VERIFIED" | "ROLE_ESCALATION";
+export type ConflictReason =
+  | "ALREADY_MEMBER"
+  | "ALREADY_INVITED"
+  | "INVITATION_NOT_PENDING"
+  | "INVITATION_EXPIRED"
+  | "SLUG_TAKEN"
+  | "GROUP_NAME_TAKEN";
+
+/** A failure the client caused or can act on. Never masked. */
+export class AppError extends GraphQLError {
+  constructor(message: string, code: ErrorCode, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { code, ...extensions } });
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message = "Authentication required: send a valid Bearer token.") {
+    super(message, "UNAUTHENTICATED", { http: { status: 401, headers: { "WWW-Authenticate": "Bearer" } } });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(reason: ForbiddenReason, message: string) {
+    super(message, "FORBIDDEN", { reason });
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what = "Object") {
+    super(`${what} not found.`, "NOT_FOUND");
+  }
+}
+
+export class BadUserInputError extends AppError {
+  constructor(field: string, message: string) {
+    super(message, "BAD_USER_INPUT", { field });
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(reason: ConflictReason, message: string) {
+    super(message, "CONFLICT", { reason });
+  }
+}
+
+export class ServiceUnavailableError extends AppError {
+  constructor(message = "The database is unavailable; retry shortly.", retryAfterMs = 1_000) {
+    super(message, "SERVICE_UNAVAILABLE", { retryAfterMs });
+  }
+}
+
+/** Prisma's known request error, duck-typed: the generated client has its own copy of the class. */
+interface PrismaKnownError {
+  code: string;
+  meta?: { target?: string | string[]; modelName?: string; constraint?: string; driverAdapterError?: unknown };
+  message: string;
+}
+
+function isPrismaKnownError(error: unknown): error is PrismaKnownError {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    typeof (error as { code?: unknown }).code === "string" &&
+    /^P\d{4}$/.test((error as { code: string }).code)
+  );
+}
+
+const CONNECTION_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EPIPE", "57P01", "57P03", "08006", "08001", "08003"]);
+
+/** True for errors that mean "the database cannot be reached right now". */
+export function isConnectionError(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  let e: unknown = error;
+  while (e && typeof e === "object" && !seen.has(e)) {
+    seen.add(e);
+    const { code, message, kind } = e as { code?: unknown; message?: unknown; kind?: unknown };
+    if (typeof code === "string" && (CONNECTION_ERROR_CODES.has(code) || code === "P1001" || code === "P1017")) return true;
+    if (kind === "DatabaseNotReachable" || kind === "ConnectionClosed" || kind === "SocketTimeout") return true;
+    if (typeof message === "string" && /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)) {
+      return true;
+    }
+    e = (e as { cause?: unknown }).cause ?? (e as { meta?: { driverAdapterError?: unknown } }).meta?.driverAdapterError;
+  }
+  return false;
+}
+
+function uniqueTarget(error: PrismaKnownError): string {
+  const target = error.meta?.target ?? error.meta?.constraint;
+  const fromMeta = Array.isArray(target) ? target.join(",") : (target ?? "");
+  // Through driver adapters the constraint name may only appear in the message.
+  return `${fromMeta} ${error.message}`;
+}
+
+/**
+ * Maps a Prisma error to a contract error, or returns undefined when it is not one we can explain.
+ * Unique violations are recognised by constraint or column names from the migrations.
+ */
+export function fromPrismaError(error: unknown): AppError | undefined {
+  if (isConnectionError(error)) return new ServiceUnavailableError();
+  if (!isPrismaKnownError(error)) return undefined;
+  switch (error.code) {
+    case "P2002": {
+      const target = uniqueTarget(error);
+      if (/Invitation_one_pending_per_email|organizationId.*email/.test(target)) {
+        return new ConflictError("ALREADY_INVITED", "A pending invitation for this email already exists in this organization.");
+      }
+      if (/Organization_slug_key|slug/.test(target)) {
+        return new ConflictError("SLUG_TAKEN", "This slug is already taken.");
+      }
+      if (/Group_organizationId_name_key|name/.test(target)) {
+        return new ConflictError("GROUP_NAME_TAKEN", "A group with this name already exists in this organization.");
+      }
+      if (/Membership_userId_organizationId_key|userId/.test(target)) {
+        return new ConflictError("ALREADY_MEMBER", "This user is already a member of the organization.");
+      }
+      return undefined;
+    }
+    case "P2025":
+      return new NotFoundError();
+    case "P2003":
+      return new BadUserInputError("input", "A referenced object does not exist.");
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Per-request loaders: the viewer's access facts (loaded once, then every rule answers from memory) and
+ * DataLoaders for what relation loading cannot batch (counts, look-ups by email, permission checks on other users).
+ * Each returns results in key order.
+ */
+import DataLoader from "dataloader";
+import type { Viewer } from "./auth/viewer.js";
+import { prisma } from "./db/client.js";
+import type { Invitation, Role, User } from "./generated/prisma/client.js";
+
+export interface OrganizationAccess {
+  membershipId: string;
+  roleId: string;
+  permissions: ReadonlySet<string>;
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let promise: Promise<T> | undefined;
+  return () => (promise ??= load());
+}
+
+function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
+  const map = new Map<K, V>();
+  for (const row of rows) map.set(keyOf(row), row);
+  return keys.map((k) => map.get(k) ?? null);
+}
+
+/** Invitations a client may still see: not deleted. */
+export const NOT_DELETED = { deletedAt: null } as const;
+
+export function createLoaders(viewer: Viewer) {
+  const viewerId = viewer.kind === "user" ? viewer.id : undefined;
+  const viewerEmail = viewer.kind === "user" ? viewer.email : undefined;
+
+  /** organizationId -> the viewer's membership there. One statement per request, whatever is asked. */
+  const access = once(async (): Promise<Map<string, OrganizationAccess>> => {
+    if (!viewerId) return new Map();
+    const rows = await prisma.membership.findMany({
+      where: { userId: viewerId },
+      select: { id: true, organizationId: true, roleId: true, role: { select: { permissions: true } } },
+    });
+    return new Map(
+      rows.map((m) => [m.organizationId, { membershipId: m.id, roleId: m.roleId, permissions: new Set(m.role.permissions) }]),
+    );
+  });
+
+  /** Organizations that invited the viewer's email and are still waiting for an answer. */
+  const invitedOrganizationIds = once(async (): Promise<Set<string>> => {
+    if (!viewerEmail) return new Set();
+    const rows = await prisma.invitation.findMany({
+      where: { email: viewerEmail, status: "PENDING", expiresAt: { gt: new Date() }, ...NOT_DELETED },
+      select: { organizationId: true },
+    });
+    return new Set(rows.map((r) => r.organizationId));
+  });
+
+  return {
+    access,
+    invitedOrganizationIds,
+
+    /** Whether a user shares an organization with the viewer (the viewer counts as sharing with themself). */
+    sharesOrganization: new DataLoader<string, boolean>(async (userIds) => {
+      const orgIds = [...(await access()).keys()];
+      if (orgIds.length === 0) return userIds.map((id) => id === viewerId);
+      const rows = await prisma.membership.findMany({
+        where: { userId: { in: [...userIds] }, organizationId: { in: orgIds } },
+        select: { userId: true },
+        distinct: ["userId"],
+      });
+      const fellow = new Set(rows.map((r) => r.userId));
+      return userIds.map((id) => id === viewerId || fellow.has(id));
+    }),
+
+    memberCount: new DataLoader<string, number>(async (organizationIds) => {
+      const rows = await prisma.membership.groupBy({
+        by: ["organizationId"],
+        where: { organizationId: { in: [...organizationIds] } },
+        _count: { _all: true },
+      });
+      const counts = new Map(rows.map((r) => [r.organizationId, r._count._all]));
+      return organizationIds.map((id) => counts.get(id) ?? 0);
+    }),
+
+    /** Invitations by id, deleted ones left out. */
+    invitation: new DataLoader<string, Invitation | null>(async (ids) =>
+      byKey(ids, await prisma.invitation.findMany({ where: { id: { in: [...ids] }, ...NOT_DELETED } }), (r) => r.id),
+    ),
+
+    invitationByTokenHash: new DataLoader<string, Invitation | null>(async (hashes) =>
+      byKey(
+        hashes,
+        await prisma.invitation.findMany({ where: { tokenHash: { in: [...hashes] }, ...NOT_DELETED } }),
+        (r) => r.tokenHash,
+      ),
+    ),
+
+    role: new DataLoader<string, Role | null>(async (ids) =>
+      byKey(ids, await prisma.role.findMany({ where: { id: { in: [...ids] } } }), (r) => r.id),
+    ),
+
+    /** organizationId -> its member role (the default for invitations). */
+    defaultRole: new DataLoader<string, Role | null>(async (organizationIds) =>
+      byKey(
+        organizationIds,
+        await prisma.role.findMany({ where: { organizationId: { in: [...organizationIds] }, key: "member" } }),
+        (r) => r.organizationId,
+      ),
+    ),
+
+    /** The user an email belongs to (most recently active if several share it). */
+    userByEmail: new DataLoader<string, User | null>(async (emails) => {
+      const rows = await prisma.user.findMany({ where: { email: { in: [...emails] } }, orderBy: { updatedAt: "asc" } });
+      return byKey(emails, rows, (r) => r.email);
+    }),
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * graphql-shield rules. Each answers from per-request facts (ctx.loaders) and returns true or the contract error.
+ * Caching is off in shield itself: the facts are memoised per request already, and shield's argument hashing would
+ * cost more than the checks.
+ */
+import type { GraphQLResolveInfo } from "graphql";
+import { rule } from "graphql-shield";
+import { decodeId, decodeIdOf } from "../builder.js";
+import type { Context } from "../context.js";
+import { prisma } from "../db/client.js";
+import { ForbiddenError, NotFoundError } from "../errors.js";
+import {
+  answerableInvitation,
+  manageableInvitation,
+  organizationVisibility,
+  readableInvitation,
+  requireNoEscalation,
+  requireOrganizationPermission,
+  requireViewer,
+  type AnswerInput,
+} from "./access.js";
+import type { Permission } from "./catalog.js";
+import { invitationRole } from "../schema/invitation.js";
+
+type Args = Record<string, unknown>;
+type Check = (parent: unknown, args: Args, ctx: Context, info: GraphQLResolveInfo) => Promise<void> | void;
+
+/** A rule from a check that throws the contract error when it fails. */
+function check(name: string, fn: Check) {
+  return rule(name, { cache: "no_cache" })(async (parent, args, ctx, info) => {
+    await fn(parent, args as Args, ctx as Context, info);
+    return true;
+  });
+}
+
+const input = (args: Args) => args.input as Record<string, unknown>;
+const parentId = (parent: unknown) => (parent as { id: string }).id;
+
+export const isAuthenticated = check("isAuthenticated", (_p, _a, ctx) => {
+  requireViewer(ctx);
+});
+
+export const isSelf = check("isSelf", (parent, _a, ctx) => {
+  if (requireViewer(ctx).id !== parentId(parent)) {
+    throw new ForbiddenError("NOT_SELF", "Only the user themself can see this.");
+  }
+});
+
+/** For fields of an Organization the viewer already reached (so they may see it): members only. */
+export const organizationPermission = (permission: Permission) =>
+  check(`organization:${permission}`, (parent, _a, ctx) => requireOrganizationPermission(ctx, parentId(parent), permission));
+
+export const isOrganizationMember = check("isOrganizationMember", async (parent, _a, ctx) => {
+  requireViewer(ctx);
+  if (!(await ctx.loaders.access()).has(parentId(parent))) {
+    throw new ForbiddenError("MISSING_PERMISSION", "Only members of the organization can see this.");
+  }
+});
+
+export const canSeeOrganizationArg = check("canSeeOrganizationArg", async (_p, args, ctx) => {
+  requireViewer(ctx);
+  const id = decodeIdOf("Organization", args.id as string, "id");
+  if ((await organizationVisibility(ctx, id)) === "none") throw new NotFoundError("Organization");
+});
+
+export const canReadInvitationArg = check("canReadInvitationArg", async (_p, args, ctx) => {
+  await readableInvitation(ctx, args.id as string, "id");
+});
+
+async function requireVisibleUser(ctx: Context, userId: string): Promise<void> {
+  const viewer = requireViewer(ctx);
+  if (userId !== viewer.id && !(await ctx.loaders.sharesOrganization.load(userId))) throw new NotFoundError("User");
+}
+
+export const canSeeUserArg = check("canSeeUserArg", async (_p, args, ctx) => {
+  await requireVisibleUser(ctx, decodeIdOf("User", args.id as string, "id"));
+});
+
+/** node(id) follows the visibility of the type the ID names. */
+export const canSeeNodeArg = check("canSeeNodeArg", async (_p, args, ctx) => {
+  requireViewer(ctx);
+  const globalId = args.id as string;
+  const { typename, id } = decodeId(globalId, "id");
+  const memberOf = async (organizationId: string | undefined) => !!organizationId && (await ctx.loaders.access()).has(organizationId);
+  switch (typename) {
+    case "User":
+      return requireVisibleUser(ctx, id);
+    case "Organization":
+      if ((await organizationVisibility(ctx, id)) === "none") throw new NotFoundError("Organization");
+      return;
+    case "Invitation":
+      await readableInvitation(ctx, globalId, "id");
+      return;
+    case "Membership": {
+      const row = await prisma.membership.findUnique({ where: { id }, select: { organizationId: true } });
+      if (!(await memberOf(row?.organizationId))) throw new NotFoundError("Membership");
+      return;
+    }
+    case "Role":
+    case "Group": {
+      const row =
+        typename === "Role"
+          ? await ctx.loaders.role.load(id)
+          : await prisma.group.findUnique({ where: { id }, select: { organizationId: true } });
+      if (!(await memberOf(row?.organizationId))) throw new NotFoundError(typename);
+      return;
+    }
+    default:
+      throw new NotFoundError("Node");
+  }
+});
+
+// ---- Mutations: checked before they run ------------------------------------------------------------------------
+
+export const canCreateGroup = check("canCreateGroup", (_p, args, ctx) =>
+  requireOrganizationPermission(ctx, decodeIdOf("Organization", input(args).organizationId as string, "organizationId"), "members:manage"),
+);
+
+export const canCreateInvitation = check("canCreateInvitation", async (_p, args, ctx) => {
+  const { organizationId: orgGlobalId, roleId } = input(args) as { organizationId: string; roleId?: string | null };
+  const organizationId = decodeIdOf("Organization", orgGlobalId, "organizationId");
+  await requireOrganizationPermission(ctx, organizationId, "invitations:create");
+  const role = await invitationRole(ctx, organizationId, roleId);
+  await requireNoEscalation(ctx, organizationId, role.permissions);
+});
+
+export const canAnswerInvitation = check("canAnswerInvitation", async (_p, args, ctx) => {
+  await answerableInvitation(ctx, input(args) as AnswerInput);
+});
+
+export const canRevokeInvitation = check("canRevokeInvitation", async (_p, args, ctx) => {
+  await manageableInvitation(ctx, input(args).invitationId as string, "invitations:revoke");
+});
+
+export const canResendInvitation = check("canResendInvitation", async (_p, args, ctx) => {
+  const invitation = await manageableInvitation(ctx, input(args).invitationId as string, "invitations:create");
+  const role = await ctx.loaders.role.load(invitation.roleId);
+  await requireNoEscalation(ctx, invitation.organizationId, role?.permissions ?? []);
+});

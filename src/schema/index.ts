@@ -1,0 +1,10 @@
+/** Imports every domain file (each registers its types and fields) and builds the schema. */
+import { builder } from "../builder.js";
+import "./group.js";
+import "./invitation.js";
+import "./membership.js";
+import "./organization.js";
+import "./role.js";
+import "./user.js";
+
+export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,126 @@
+import { randomBytes } from "node:crypto";
+import { builder, decodeIdOf } from "../builder.js";
+import { prisma } from "../db/client.js";
+import { ConflictError } from "../errors.js";
+import type { Organization } from "../generated/prisma/client.js";
+import { uuidv7 } from "../ids.js";
+import { DEFAULT_ROLES, OWNER_ROLE_KEY } from "../permissions/catalog.js";
+import { requireViewer } from "../permissions/access.js";
+import { optionalUrl, requireName, requireSlug, slugify } from "../validation.js";
+import { NEWEST_FIRST } from "./connections.js";
+import { GroupRef } from "./group.js";
+import { InvitationConnection, InvitationStatusEnum, invitationListWhere } from "./invitation.js";
+import { MembershipConnection, MembershipRef } from "./membership.js";
+import { RoleRef } from "./role.js";
+
+/** A UUID no row has: filters "the viewer's rows" to nothing for anonymous viewers. */
+const NO_USER = "00000000-0000-0000-0000-000000000000";
+
+export const OrganizationRef = builder.prismaNode("Organization", {
+  id: { field: "id" },
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    slug: t.exposeString("slug"),
+    logoUrl: t.exposeString("logoUrl", { nullable: true }),
+    memberCount: t.int({ resolve: (org, _args, ctx) => ctx.loaders.memberCount.load(org.id) }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    viewerMembership: t.field({
+      type: MembershipRef,
+      nullable: true,
+      description: "The viewer's membership; null when the viewer is not a member.",
+      select: (_args, ctx, nestedSelection) => ({
+        memberships: nestedSelection({ where: { userId: ctx.viewer.kind === "user" ? ctx.viewer.id : NO_USER }, take: 1 }),
+      }),
+      resolve: (org) => org.memberships[0] ?? null,
+    }),
+    roles: t.relation("roles", { query: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] }, description: "Members only." }),
+    groups: t.relation("groups", { query: { orderBy: { name: "asc" } }, description: "Members only." }),
+    members: t.relatedConnection(
+      "memberships",
+      { cursor: "id", totalCount: true, query: { orderBy: NEWEST_FIRST }, description: "Members only (members:read). Newest first." },
+      MembershipConnection,
+    ),
+    invitations: t.relatedConnection(
+      "invitations",
+      {
+        cursor: "id",
+        totalCount: true,
+        description: "Needs invitations:read. Newest first; filter by status (EXPIRED is derived) and exact email.",
+        args: {
+          status: t.arg({ type: [InvitationStatusEnum], required: false }),
+          email: t.arg.string({ required: false }),
+        },
+        query: (args) => ({ where: invitationListWhere(args, new Date()), orderBy: NEWEST_FIRST }),
+      },
+      InvitationConnection,
+    ),
+  }),
+});
+
+// Referenced so the type is part of the schema even before a field names it.
+void GroupRef;
+void RoleRef;
+
+builder.queryField("organization", (t) =>
+  t.prismaField({
+    type: "Organization",
+    nullable: true,
+    description: "Members, and invitees with a pending invitation, see an organization; anyone else gets NOT_FOUND.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args) =>
+      prisma.organization.findUnique({ ...query, where: { id: decodeIdOf("Organization", args.id, "id") } }),
+  }),
+);
+
+const CreateOrganizationInput = builder.inputType("CreateOrganizationInput", {
+  fields: (t) => ({
+    name: t.string({ required: true, description: "At most 100 characters." }),
+    slug: t.string({ description: "Lower-case letters, digits and inner hyphens; derived from the name when absent." }),
+    logoUrl: t.string({ description: "An http(s) URL." }),
+  }),
+});
+
+const CreateOrganizationPayload = builder.objectRef<{ organization: Organization }>("CreateOrganizationPayload").implement({
+  fields: (t) => ({ organization: t.field({ type: OrganizationRef, resolve: (payload) => payload.organization }) }),
+});
+
+builder.mutationField("createOrganization", (t) =>
+  t.field({
+    type: CreateOrganizationPayload,
+    description: "Creates an organization with owner, admin and member roles, and makes the viewer its owner.",
+    args: { input: t.arg({ type: CreateOrganizationInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const viewer = requireViewer(ctx);
+      const name = requireName(input.name, "name");
+      const logoUrl = optionalUrl(input.logoUrl, "logoUrl");
+      if (input.slug != null) {
+        return { organization: await createOrganization(viewer.id, name, requireSlug(input.slug), logoUrl) };
+      }
+      // A derived slug that is taken gets a short random suffix instead of failing.
+      const base = slugify(name);
+      for (let attempt = 0; ; attempt += 1) {
+        const slug = attempt === 0 ? base : `${base}-${randomBytes(2).toString("hex")}`;
+        try {
+          return { organization: await createOrganization(viewer.id, name, slug, logoUrl) };
+        } catch (error) {
+          if (!(error instanceof ConflictError) || attempt >= 4) throw error;
+        }
+      }
+    },
+  }),
+);
+
+async function createOrganization(userId: string, name: string, slug: string, logoUrl: string | null): Promise<Organization> {
+  const roles = DEFAULT_ROLES.map((role) => ({ id: uuidv7(), key: role.key, name: role.name, permissions: [...role.permissions] }));
+  const ownerRoleId = roles.find((r) => r.key === OWNER_ROLE_KEY)!.id;
+  try {
+    return await prisma.$transaction(async (tx) => {
+      const organization = await tx.organization.create({ data: { name, slug, logoUrl, roles: { createMany: { data: roles } } } });
+      await tx.membership.create({ data: { userId, organizationId: organization.id, roleId: ownerRoleId } });
+      return organization;
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === "P2002") throw new ConflictError("SLUG_TAKEN", `The slug "${slug}" is already taken.`);
+    throw error;
+  }
+}

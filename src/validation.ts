@@ -1,0 +1,116 @@
+/**
+ * Input checks shared by resolvers and rules. Each failure is BAD_USER_INPUT naming the argument in `extensions.field`.
+ */
+import { BadUserInputError } from "./errors.js";
+
+export const LIMITS = {
+  email: 254,
+  name: 100,
+  slug: 64,
+  url: 2048,
+  metadataBytes: 4096,
+  pageSize: 100,
+  maxExpiryDays: 30,
+} as const;
+
+// Pragmatic address check (the WHATWG form used by <input type=email>): one @, no spaces, a dotted domain.
+const EMAIL_RE =
+  /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+/** Lower-cases and trims; undefined when the result is not a valid address. */
+export function normalizeEmail(raw: string): string | undefined {
+  const email = raw.trim().toLowerCase();
+  if (email.length === 0 || email.length > LIMITS.email || !EMAIL_RE.test(email)) return undefined;
+  const local = email.slice(0, email.indexOf("@"));
+  if (local.length > 64 || local.startsWith(".") || local.endsWith(".") || local.includes("..")) return undefined;
+  return email;
+}
+
+export function requireEmail(raw: string, field = "email"): string {
+  if (raw.trim().length > LIMITS.email) {
+    throw new BadUserInputError(field, `Email must be at most ${LIMITS.email} characters.`);
+  }
+  const email = normalizeEmail(raw);
+  if (!email) throw new BadUserInputError(field, `"${raw.slice(0, 64)}" is not a valid email address.`);
+  return email;
+}
+
+export function requireName(raw: string, field = "name", max: number = LIMITS.name): string {
+  const name = raw.trim();
+  if (name.length === 0) throw new BadUserInputError(field, `${field} must not be empty.`);
+  if (name.length > max) throw new BadUserInputError(field, `${field} must be at most ${max} characters.`);
+  return name;
+}
+
+const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+export function requireSlug(raw: string, field = "slug"): string {
+  const slug = raw.trim();
+  if (slug.length === 0 || slug.length > LIMITS.slug || !SLUG_RE.test(slug)) {
+    throw new BadUserInputError(
+      field,
+      `slug must be 1 to ${LIMITS.slug} lower-case letters, digits and inner hyphens.`,
+    );
+  }
+  return slug;
+}
+
+/** A slug from a name: "Acme Inc." -> "acme-inc"; "org" when nothing usable is left. */
+export function slugify(name: string): string {
+  const slug = name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, LIMITS.slug - 5)
+    .replace(/-+$/g, "");
+  return slug || "org";
+}
+
+export function optionalUrl(raw: string | null | undefined, field: string): string | null {
+  if (raw == null) return null;
+  const value = raw.trim();
+  if (value === "") return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new BadUserInputError(field, `${field} must be an absolute http(s) URL.`);
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || value.length > LIMITS.url) {
+    throw new BadUserInputError(field, `${field} must be an http(s) URL of at most ${LIMITS.url} characters.`);
+  }
+  return value;
+}
+
+/** Metadata: a JSON object of at most 4 KB once serialised (UTF-8). */
+export function optionalMetadata(raw: unknown, field = "metadata"): Record<string, unknown> | null {
+  if (raw == null) return null;
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new BadUserInputError(field, "metadata must be a JSON object.");
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(raw), "utf8");
+  if (bytes > LIMITS.metadataBytes) {
+    throw new BadUserInputError(field, `metadata must be at most ${LIMITS.metadataBytes} bytes as JSON (got ${bytes}).`);
+  }
+  return raw as Record<string, unknown>;
+}
+
+/** An explicit expiry: in the future, at most 30 days ahead. */
+export function optionalExpiry(raw: Date | null | undefined, now: Date, field = "expiresAt"): Date | null {
+  if (raw == null) return null;
+  if (raw.getTime() <= now.getTime()) throw new BadUserInputError(field, "expiresAt must be in the future.");
+  if (raw.getTime() > now.getTime() + LIMITS.maxExpiryDays * 24 * 3600_000) {
+    throw new BadUserInputError(field, `expiresAt must be at most ${LIMITS.maxExpiryDays} days ahead.`);
+  }
+  return raw;
+}
+
+/** Connection page size: 0..100. */
+export function checkPageSize(value: number | null | undefined, field: "first" | "last"): void {
+  if (value == null) return;
+  if (value < 0 || value > LIMITS.pageSize) {
+    throw new BadUserInputError(field, `${field} must be between 0 and ${LIMITS.pageSize}.`);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The test kit: a real server (Yoga's fetch handler, no port) on this file's own database, and helpers to sign in
+ * as fresh users and run GraphQL. Each test creates its own users and organizations; nothing is truncated.
+ */
+import { randomBytes } from "node:crypto";
+import { inject } from "vitest";
+import { signDevToken } from "../../src/auth/token.js";
+import { loadConfig } from "../../src/config.js";
+import { openDatabase, type Database } from "../../src/db/client.js";
+import { onQuery } from "../../src/db/query-log.js";
+import { createLogger } from "../../src/logger.js";
+import { createServer, type Server } from "../../src/server.js";
+
+export const TEST_SECRET = "test-secret-0123456789-0123456789-0123456789";
+
+export interface GraphQLResponse<T = any> {
+  data?: T | null;
+  errors?: Array<{ message: string; path?: (string | number)[]; extensions?: Record<string, any> }>;
+}
+
+export interface TestUser {
+  sub: string;
+  email: string;
+  name: string;
+  token: string;
+}
+
+export interface TestApp {
+  server: Server;
+  db: Database;
+  dbKind: "pglite" | "postgres";
+  /** POSTs a GraphQL request; `token` null sends no Authorization header. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
+  /** Like gql, but fails the test on any error. */
+  ok<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<T>;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** A new user with a unique email; the row is created on their first request. */
+  user(options?: { name?: string; email?: string; emailVerified?: boolean; sub?: string }): Promise<TestUser>;
+  /** Counts the SQL statements `fn` sends. */
+  countQueries(fn: () => Promise<unknown>): Promise<{ count: number; statements: string[] }>;
+  close(): Promise<void>;
+}
+
+export function uniqueEmail(prefix = "user"): string {
+  return `${prefix}-${randomBytes(5).toString("hex")}@example.test`;
+}
+
+export async function startApp(options: { invitationTtlHours?: number } = {}): Promise<TestApp> {
+  const dbKind = (process.env.TEST_DB as "pglite" | "postgres" | undefined) ?? "pglite";
+  const db =
+    dbKind === "postgres"
+      ? await openDatabase({ kind: "postgres", url: inject("postgresUrl"), poolSize: 20 })
+      : await openDatabase(
+          { kind: "pglite", dataDir: "memory://" },
+          { loadDataDir: new Blob([await import("node:fs/promises").then((fs) => fs.readFile(inject("pgliteSnapshot")))]) },
+        );
+  const config = loadConfig({ NODE_ENV: "test", JWT_SECRET: TEST_SECRET, INVITATION_TTL_HOURS: String(options.invitationTtlHours ?? 168) });
+  const server = createServer({ config, logger: createLogger((process.env.TEST_LOG_LEVEL as "error" | undefined) ?? "silent"), isReady: () => true });
+
+  const fetchPath = (path: string, init?: RequestInit) => Promise.resolve(server.fetch(`http://localhost${path}`, init));
+
+  const gql = async (query: string, variables?: Record<string, unknown>, token?: string | null) => {
+    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/graphql-response+json" };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const response = await fetchPath("/graphql", { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+    return (await response.json()) as GraphQLResponse;
+  };
+
+  return {
+    server,
+    db,
+    dbKind,
+    gql,
+    async ok(query, variables, token) {
+      const result = await gql(query, variables, token);
+      if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors, null, 2)}`);
+      return result.data as never;
+    },
+    fetch: fetchPath,
+    async user({ name, email, emailVerified, sub } = {}) {
+      const address = email ?? uniqueEmail(name?.toLowerCase().replace(/\W+/g, "") || "user");
+      const userSub = sub ?? `test|${randomBytes(8).toString("hex")}`;
+      const displayName = name ?? "Test User";
+      const token = await signDevToken(TEST_SECRET, {
+        sub: userSub,
+        email: address,
+        name: displayName,
+        ...(emailVerified === undefined ? {} : { email_verified: emailVerified }),
+      });
+      return { sub: userSub, email: address.trim().toLowerCase(), name: displayName, token };
+    },
+    async countQueries(fn) {
+      const statements: string[] = [];
+      const stop = onQuery((sql) => statements.push(sql));
+      try {
+        await fn();
+      } finally {
+        stop();
+      }
+      return { count: statements.length, statements };
+    },
+    close: () => db.close(),
+  };
+}
+
+/** The first error's code and reason, for compact assertions. */
+export function errorOf(result: GraphQLResponse): { code?: string; reason?: string; field?: string } {
+  const e = result.errors?.[0]?.extensions ?? {};
+  return { code: e.code, reason: e.reason, field: e.field };
+}

@@ -1,0 +1,24 @@
+import { createRequire } from "node:module";
+import { defineConfig } from "vitest/config";
+
+// Yoga, Pothos and shield load graphql as CommonJS; make test files use the same copy (see shared/PLATFORM.md).
+const graphqlCjs = createRequire(import.meta.url).resolve("graphql");
+
+/**
+ * Every test file runs on embedded PGlite; with TEST_DATABASE_URL (an admin URL; a fresh database is created per run)
+ * every file runs on PostgreSQL too, plus the PostgreSQL-only tests in test/postgres (races, several instances).
+ */
+export default defineConfig({
+  resolve: { alias: [{ find: /^graphql$/, replacement: graphqlCjs }] },
+  test: {
+    globalSetup: ["test/helpers/global-setup.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: "pglite", include: ["test/**/*.test.ts"], exclude: ["test/postgres/**"], env: { TEST_DB: "pglite" } } },
+      ...(process.env.TEST_DATABASE_URL
+        ? [{ extends: true, test: { name: "postgres", include: ["test/**/*.test.ts"], env: { TEST_DB: "postgres" } } }]
+        : []),
+    ],
+  },
+});
