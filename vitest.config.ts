@@ -17,7 +17,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: "pglite", include: ["test/**/*.test.ts"], exclude: ["test/postgres/**"], env: { TEST_DB: "pglite" } } },
       ...(process.env.TEST_DATABASE_URL
-        ? [{ extends: true, test: { name: "postgres", include: ["test/**/*.test.ts"], env: { TEST_DB: "postgres" } } }]
+        ? [{ extends: true as const, test: { name: "postgres", include: ["test/**/*.test.ts"], env: { TEST_DB: "postgres" } } }]
         : []),
     ],
   },

@@ -12,13 +12,15 @@ const optionalString = z
   .transform((value) => (value === "" ? undefined : value))
   .optional();
 
+/**
+ * A whole number in decimal digits; unset or empty means the default (an `.env` line like `PORT=` must not turn into
+ * port 0, which Number("") would give).
+ */
 const intInRange = (fallback: number, min: number, max: number) =>
-  z.coerce
-    .number({ error: "must be a number" })
-    .int("must be an integer")
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`)
-    .default(fallback);
+  optionalString
+    .pipe(z.string().regex(/^\d+$/, "must be a whole number (digits only)").optional())
+    .transform((value) => (value === undefined ? fallback : Number(value)))
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
 const EnvSchema = z
   .object({
@@ -34,7 +36,7 @@ const EnvSchema = z
     DATABASE_POOL_SIZE: intInRange(10, 1, 1000),
     PGLITE_DATA_DIR: optionalString.default(".data/pglite"),
     JWT_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
-    JWT_JWKS_URL: optionalString.pipe(z.url({ error: "must be a URL" }).optional()),
+    JWT_JWKS_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
     JWT_ISSUER: optionalString,
     JWT_AUDIENCE: optionalString,
     INVITATION_TTL_HOURS: intInRange(7 * 24, 1, 30 * 24),
@@ -48,6 +50,9 @@ const EnvSchema = z
         path: ["JWT_SECRET"],
         message: "is required in production (or set JWT_JWKS_URL)",
       });
+    }
+    if (env.NODE_ENV === "production" && env.JWT_SECRET === DEV_JWT_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "must not be the published development secret in production" });
     }
   });
 

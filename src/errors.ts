@@ -65,7 +65,11 @@ export class ConflictError extends AppError {
 
 export class ServiceUnavailableError extends AppError {
   constructor(message = "The database is unavailable; retry shortly.", retryAfterMs = 1_000) {
-    super(message, "SERVICE_UNAVAILABLE", { retryAfterMs });
+    // 503 with Retry-After even under application/json: a client or proxy retries on the status, not on the body.
+    super(message, "SERVICE_UNAVAILABLE", {
+      retryAfterMs,
+      http: { status: 503, headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } },
+    });
   }
 }
 

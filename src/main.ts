@@ -1,15 +1,18 @@
 /**
- * Reads the configuration, opens the database, applies migrations and listens. Nothing else lives here.
+ * Reads the configuration, listens, opens the database and applies migrations. Nothing else lives here.
+ *
+ * The port opens first so that /health answers while start-up runs (an instance may wait for another's migrations
+ * behind the advisory lock); /ready and /graphql answer 503 until the migrations are applied.
  */
 import { createServer as createHttpServer } from "node:http";
-import { ConfigError, loadConfig } from "./config.js";
-import { openDatabase } from "./db/client.js";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { openDatabase, type Database } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
-import { createLogger } from "./logger.js";
+import { createLogger, type Logger } from "./logger.js";
 import { createServer } from "./server.js";
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
@@ -21,23 +24,83 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const where = config.database.kind === "postgres" ? "PostgreSQL" : `PGlite at ${config.database.dataDir}`;
-  const db = await openDatabase(config.database);
 
-  const session = await db.session();
-  try {
-    const result = await migrate(session);
-    logger.info("migrations", { database: where, applied: result.applied, alreadyApplied: result.alreadyApplied.length });
-  } finally {
-    await session.release();
-  }
-
-  let ready = true;
-  const yoga = createServer({ config, logger, isReady: () => ready });
+  let ready = false;
+  let stopping = false;
+  const yoga = createServer({ config, logger, isReady: () => ready, isStopping: () => stopping });
   const http = createHttpServer(yoga);
-  await new Promise<void>((resolve) => http.listen(config.port, config.host, resolve));
+  // While stopping, a keep-alive connection is closed as soon as its response is done, instead of idling until
+  // keepAliveTimeout and holding the shutdown back.
+  http.on("request", (_request, response) => {
+    response.once("finish", () => {
+      if (stopping) setImmediate(() => http.closeIdleConnections());
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(config.port, config.host, () => {
+      http.off("error", reject);
+      resolve();
+    });
+  });
   const address = http.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   logger.info("listening", { url: `http://localhost:${port}/graphql`, database: where });
+
+  let db: Database | undefined;
+  const startUp = (async () => {
+    db = await openDatabase(config.database);
+    const session = await db.session();
+    try {
+      const result = await migrate(session);
+      logger.info("migrations", { database: where, applied: result.applied, alreadyApplied: result.alreadyApplied.length });
+    } finally {
+      await session.release();
+    }
+  })();
+
+  const stop = (signal: string, exitCode = 0) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("stopping", { signal });
+    const force = setTimeout(() => {
+      logger.warn("shutdown timed out; closing remaining connections");
+      http.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    // Stop accepting, let in-flight requests finish, let a running migration finish (it is one transaction; cutting it
+    // short would leave an embedded database half-written), then close the database.
+    http.close(() => {
+      void (async () => {
+        // An instance may still be waiting for another's migrations: do not wait for that past the shutdown timeout.
+        const settled = await Promise.race([
+          startUp.then(() => true, () => true),
+          new Promise<false>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs, false).unref()),
+        ]);
+        if (!settled) {
+          logger.warn("start-up still running at shutdown; exiting without waiting for it");
+          process.exit(1);
+        }
+        const closed = await closeQuietly(db, logger);
+        logger.info("stopped");
+        process.exit(closed ? exitCode : 1);
+      })();
+    });
+    http.closeIdleConnections();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
+  try {
+    await startUp;
+  } catch (error) {
+    process.stderr.write(`Start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    stop("start-up failure", 1);
+    return;
+  }
+  if (stopping) return;
+  ready = true;
+  logger.info("ready", { url: `http://localhost:${port}/graphql` });
   if (config.jwt.usingDevSecret) {
     process.stderr.write(
       `\nDevelopment mode: tokens are signed with a built-in secret. Get one with\n` +
@@ -45,28 +108,17 @@ async function main(): Promise<void> {
         `and send it as  Authorization: Bearer <token>  (GraphiQL: http://localhost:${port}/graphql).\n\n`,
     );
   }
+}
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    ready = false;
-    logger.info("stopping", { signal });
-    const force = setTimeout(() => {
-      logger.warn("shutdown timed out; closing remaining connections");
-      http.closeAllConnections();
-    }, config.shutdownTimeoutMs);
-    force.unref();
-    // Stop accepting, let in-flight requests finish, then close the database.
-    http.close(async () => {
-      await db.close();
-      logger.info("stopped");
-      process.exit(0);
-    });
-    http.closeIdleConnections();
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+/** Closes the database; false (and logged) when that failed. */
+async function closeQuietly(db: Database | undefined, logger: Logger): Promise<boolean> {
+  try {
+    await db?.close();
+    return true;
+  } catch (error) {
+    logger.error("closing the database failed", { error });
+    return false;
+  }
 }
 
 main().catch((error: unknown) => {

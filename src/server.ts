@@ -25,6 +25,11 @@ export interface ServerOptions {
   logger: Logger;
   /** Whether start-up finished (migrations applied). /ready and /graphql answer 503 until then. */
   isReady: () => boolean;
+  /**
+   * Whether the server is shutting down: /ready then answers 503 (so load balancers stop sending), while requests
+   * that still arrive on open connections are served until the database closes.
+   */
+  isStopping?: () => boolean;
   /** Overrides token verification (tests with their own keys). */
   verifyToken?: TokenVerifier;
 }
@@ -36,6 +41,7 @@ export type Server = YogaServerInstance<Record<string, unknown>, Context>;
 
 export function createServer(options: ServerOptions): Server {
   const { logger, isReady } = options;
+  const isStopping = options.isStopping ?? (() => false);
   const verifyToken = options.verifyToken ?? createTokenVerifier(options.config.jwt);
   const settings = { invitationTtlHours: options.config.invitationTtlHours };
 
@@ -50,9 +56,14 @@ export function createServer(options: ServerOptions): Server {
       debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1) }),
       info: (...args) => logger.info(String(args[0]), { args: args.slice(1) }),
       warn: (...args) => logger.warn(String(args[0]), { args: args.slice(1) }),
-      error: (...args) => logger.error(String(args[0]), { args: args.slice(1) }),
+      // Yoga logs every error that maskError replaced, client mistakes included; maskError itself logs the
+      // unexpected ones (with the reference the client sees), so Yoga's copies are only debug detail.
+      error: (...args) =>
+        args[0] instanceof Error
+          ? logger.debug(String(args[0].message), { error: args[0] })
+          : logger.error(String(args[0]), { args: args.slice(1) }),
     },
-    plugins: [probes(isReady), requestErrorCodes()],
+    plugins: [probes(isReady, isStopping), requestErrorCodes()],
     context: async ({ request }): Promise<Context> => {
       const requestId = request.headers.get("x-request-id")?.slice(0, 100) || randomUUID();
       if (!isReady()) throw new ServiceUnavailableError("The server is starting; retry shortly.");
@@ -91,11 +102,33 @@ const PUBLIC_CODES = new Set([
   "SERVICE_UNAVAILABLE",
 ]);
 
+/** Codes that Yoga and graphql-tools put on request errors, in the contract's terms. */
+const LIBRARY_CODES: Record<string, string> = {
+  // Unknown operationName, or several operations and none named.
+  OPERATION_RESOLUTION_FAILURE: "BAD_REQUEST",
+};
+
+/** HTTP status of a request error (one that leaves no `data`), by code. */
+const REQUEST_ERROR_STATUS: Record<string, number> = {
+  BAD_REQUEST: 400,
+  BAD_USER_INPUT: 400,
+  GRAPHQL_PARSE_FAILED: 400,
+  GRAPHQL_VALIDATION_FAILED: 400,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
 /**
  * Contract errors pass through; known library errors are translated; anything else becomes INTERNAL_SERVER_ERROR
- * with a reference, and its details go to the log only.
+ * with a reference, and its details go to the log only. An error without a path failed the whole request (there is
+ * no `data`), so it also gets the HTTP status the GraphQL-over-HTTP spec asks for.
  */
 export function maskError(error: unknown, logger: Logger): Error {
+  const masked = classifyError(error, logger);
+  const requestLevel = !(error instanceof GraphQLError && error.path);
+  return requestLevel ? withRequestStatus(masked) : masked;
+}
+
+function classifyError(error: unknown, logger: Logger): Error {
   const graphQLError = error instanceof GraphQLError ? error : undefined;
   const original = graphQLError?.originalError ?? error;
   const located = (e: GraphQLError) =>
@@ -105,14 +138,17 @@ export function maskError(error: unknown, logger: Logger): Error {
   if (graphQLError && (!graphQLError.originalError || graphQLError.originalError instanceof GraphQLError)) {
     const code = graphQLError.extensions?.code;
     if (typeof code === "string" && PUBLIC_CODES.has(code)) return graphQLError;
-    // graphql-js' own errors (variable coercion, for instance) have no code: they are the client's input.
-    if (!graphQLError.originalError && code === undefined) {
-      return new GraphQLError(graphQLError.message, {
+    const withCode = (contractCode: string) =>
+      new GraphQLError(graphQLError.message, {
         nodes: graphQLError.nodes,
         path: graphQLError.path,
-        extensions: { ...graphQLError.extensions, code: graphQLError.path ? "BAD_USER_INPUT" : "BAD_REQUEST" },
+        extensions: { ...graphQLError.extensions, code: contractCode },
       });
-    }
+    if (typeof code === "string" && LIBRARY_CODES[code]) return withCode(LIBRARY_CODES[code]);
+    // graphql-js' own errors have no code: without a path they are request errors (a variable that does not coerce,
+    // whose originalError is the scalar's complaint); with one, the client's input to that field.
+    if (code === undefined && !graphQLError.path) return withCode("BAD_REQUEST");
+    if (code === undefined && !graphQLError.originalError) return withCode("BAD_USER_INPUT");
   }
   const mapped = fromPrismaError(original);
   if (mapped) return located(mapped);
@@ -132,6 +168,25 @@ export function maskError(error: unknown, logger: Logger): Error {
   });
 }
 
+/**
+ * Adds `extensions.http` (which Yoga turns into the status and leaves out of the response) to a request error that
+ * has none. `spec: true` applies the 4xx under `application/graphql-response+json` only, as the spec says; legacy
+ * `application/json` clients keep 200.
+ */
+function withRequestStatus(error: Error): Error {
+  if (!(error instanceof GraphQLError) || error.extensions?.http) return error;
+  const status = REQUEST_ERROR_STATUS[String(error.extensions?.code)];
+  if (!status) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, http: status >= 500 ? { status } : { status, spec: true } },
+  });
+}
+
 function guessField(message: string): string {
   const named = /"(first|last|after|before)"/.exec(message);
   if (named) return named[1]!;
@@ -139,7 +194,7 @@ function guessField(message: string): string {
 }
 
 /** /health: the process answers. /ready: start-up finished and the database answers. */
-function probes(isReady: () => boolean): Plugin {
+function probes(isReady: () => boolean, isStopping: () => boolean): Plugin {
   return {
     async onRequest({ url, endResponse, fetchAPI }) {
       if (url.pathname === "/health") {
@@ -149,6 +204,10 @@ function probes(isReady: () => boolean): Plugin {
       if (url.pathname === "/ready") {
         if (!isReady()) {
           endResponse(fetchAPI.Response.json({ status: "starting", database: "unknown", migrations: "pending" }, { status: 503 }));
+          return;
+        }
+        if (isStopping()) {
+          endResponse(fetchAPI.Response.json({ status: "stopping", database: "up", migrations: "applied" }, { status: 503 }));
           return;
         }
         try {
@@ -196,6 +255,20 @@ function requestErrorCodes(): Plugin {
         }),
     );
   return {
+    // Yoga answers an unsupported Content-Type with a bare 415; give it a body with a code like every other error.
+    onRequestParse({ request, requestParser, endResponse, fetchAPI }) {
+      if (requestParser) return;
+      const error = {
+        message: `Unsupported Content-Type ${JSON.stringify(request.headers.get("content-type") ?? "")}: send application/json.`,
+        extensions: { code: "BAD_REQUEST" },
+      };
+      endResponse(
+        new fetchAPI.Response(JSON.stringify({ errors: [error] }), {
+          status: 415,
+          headers: { "content-type": "application/json; charset=utf-8" },
+        }),
+      );
+    },
     onParse() {
       return ({ result, replaceParseResult }) => {
         if (result instanceof GraphQLError) replaceParseResult(withCode([result], "GRAPHQL_PARSE_FAILED")[0]!);

@@ -2,9 +2,9 @@
  * Bearer token verification: HS256 with JWT_SECRET, or RS256/ES256 from JWT_JWKS_URL (with issuer and audience checks).
  * Any failure is UNAUTHENTICATED; a bad token is never treated as anonymous.
  */
-import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config.js";
-import { UnauthenticatedError } from "../errors.js";
+import { ServiceUnavailableError, UnauthenticatedError } from "../errors.js";
 import { normalizeEmail } from "../validation.js";
 
 export interface Claims {
@@ -36,6 +36,11 @@ export function createTokenVerifier(jwt: Config["jwt"]): TokenVerifier {
     try {
       payload = await verify(token);
     } catch (error) {
+      // The identity provider's key set could not be fetched or read: that is our outage, not the client's bad token,
+      // and a 401 would make clients drop a perfectly good session.
+      if (jwt.jwksUrl && isKeySetUnavailable(error)) {
+        throw new ServiceUnavailableError("The identity provider's signing keys could not be fetched; retry shortly.");
+      }
       const code = (error as { code?: string }).code;
       throw new UnauthenticatedError(
         code === "ERR_JWT_EXPIRED" ? "The token has expired." : "The token is invalid (bad signature, format, issuer or audience).",
@@ -43,6 +48,12 @@ export function createTokenVerifier(jwt: Config["jwt"]): TokenVerifier {
     }
     return claimsFrom(payload);
   };
+}
+
+/** Network failures, time-outs, non-200 answers and unreadable JSON from the JWKS endpoint (jose's codes). */
+function isKeySetUnavailable(error: unknown): boolean {
+  if (!(error instanceof errors.JOSEError)) return true;
+  return error.code === "ERR_JOSE_GENERIC" || error.code === "ERR_JWKS_TIMEOUT" || error.code === "ERR_JWKS_INVALID";
 }
 
 function claimsFrom(payload: JWTPayload): Claims {

@@ -3,7 +3,7 @@
  *   npm run token -- <email> [name] [--sub <sub>] [--unverified] [--expires <12h>]
  */
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config.js";
+import { ConfigError, loadConfig, type Config } from "../config.js";
 import { signDevToken } from "../auth/token.js";
 import { normalizeEmail } from "../validation.js";
 
@@ -22,7 +22,14 @@ if (!email) {
   process.stderr.write("usage: npm run token -- <email> [name] [--sub <sub>] [--unverified] [--expires 12h]\n");
   process.exit(64);
 }
-const config = loadConfig();
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(78);
+}
 if (!config.jwt.secret) {
   process.stderr.write("JWT_JWKS_URL is set: tokens come from your identity provider, not from this command.\n");
   process.exit(78);

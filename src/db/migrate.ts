@@ -12,8 +12,8 @@ import type { SqlSession } from "./client.js";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
 
-/** Arbitrary but fixed: every instance of this server takes the same lock. */
-const MIGRATION_LOCK_KEY = 72_707_369;
+/** Arbitrary but fixed: every instance of this server takes the same lock (exported for tests that hold it). */
+export const MIGRATION_LOCK_KEY = 72_707_369;
 
 export interface Migration {
   name: string;

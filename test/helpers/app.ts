@@ -57,7 +57,7 @@ export async function startApp(options: { invitationTtlHours?: number } = {}): P
   const config = loadConfig({ NODE_ENV: "test", JWT_SECRET: TEST_SECRET, INVITATION_TTL_HOURS: String(options.invitationTtlHours ?? 168) });
   const server = createServer({ config, logger: createLogger((process.env.TEST_LOG_LEVEL as "error" | undefined) ?? "silent"), isReady: () => true });
 
-  const fetchPath = (path: string, init?: RequestInit) => Promise.resolve(server.fetch(`http://localhost${path}`, init));
+  const fetchPath = (path: string, init?: RequestInit) => Promise.resolve(server.fetch(`http://localhost${path}`, init ?? {}));
 
   const gql = async (query: string, variables?: Record<string, unknown>, token?: string | null) => {
     const headers: Record<string, string> = { "content-type": "application/json", accept: "application/graphql-response+json" };
