@@ -25,11 +25,19 @@ import { invitationRole } from "../schema/invitation.js";
 type Args = Record<string, unknown>;
 type Check = (parent: unknown, args: Args, ctx: Context, info: GraphQLResolveInfo) => Promise<void> | void;
 
-/** A rule from a check that throws the contract error when it fails. */
+/**
+ * A rule from a check that throws the contract error when it fails. shield turns an error thrown by a rule into
+ * `false` (and so into its generic fallback error), so the error is returned instead: shield then hands it to
+ * graphql-js as the field's error, and the server's masking decides what the client sees.
+ */
 function check(name: string, fn: Check) {
   return rule(name, { cache: "no_cache" })(async (parent, args, ctx, info) => {
-    await fn(parent, args as Args, ctx as Context, info);
-    return true;
+    try {
+      await fn(parent, args as Args, ctx as Context, info);
+      return true;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
   });
 }
 

@@ -2,6 +2,7 @@ import { builder, decodeIdOf } from "../builder.js";
 import { prisma } from "../db/client.js";
 import type { Group } from "../generated/prisma/client.js";
 import { requireName } from "../validation.js";
+import { withConflicts } from "./conflicts.js";
 
 export const GroupRef = builder.prismaNode("Group", {
   id: { field: "id" },
@@ -29,7 +30,7 @@ builder.mutationField("createGroup", (t) =>
     resolve: async (_root, { input }) => {
       const organizationId = decodeIdOf("Organization", input.organizationId, "organizationId");
       const name = requireName(input.name, "name");
-      const group = await prisma.group.create({ data: { organizationId, name } });
+      const group = await withConflicts(() => prisma.group.create({ data: { organizationId, name } }));
       return { group };
     },
   }),

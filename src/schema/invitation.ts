@@ -12,6 +12,7 @@ import { NOT_DELETED } from "../loaders.js";
 import { answerableInvitation, requireViewer } from "../permissions/access.js";
 import { newToken } from "../invitations/token.js";
 import { optionalExpiry, optionalMetadata, requireEmail } from "../validation.js";
+import { withConflicts } from "./conflicts.js";
 import { NEWEST_FIRST } from "./connections.js";
 import { MembershipRef } from "./membership.js";
 import { UserRef } from "./user.js";
@@ -236,7 +237,7 @@ builder.mutationField("createInvitation", (t) =>
       const groupIds = await organizationGroupIds(organizationId, input.groupIds);
       const { token, hash } = newToken();
 
-      const invitation = await prisma.$transaction(async (tx) => {
+      const invitation = await withConflicts(() => prisma.$transaction(async (tx) => {
         const member = await tx.membership.findFirst({ where: { organizationId, user: { email } }, select: { id: true } });
         if (member) throw new ConflictError("ALREADY_MEMBER", `${email} is already a member of this organization.`);
         await retireExpired(tx, organizationId, email, now);
@@ -252,7 +253,7 @@ builder.mutationField("createInvitation", (t) =>
             groups: { connect: groupIds.map((id) => ({ id })) },
           },
         });
-      });
+      }));
       return { invitation, token };
     },
   }),
@@ -290,7 +291,7 @@ builder.mutationField("acceptInvitation", (t) =>
       const viewer = requireViewer(ctx);
       const target = await answerableInvitation(ctx, input);
       const now = new Date();
-      return prisma.$transaction(async (tx) => {
+      return withConflicts(() => prisma.$transaction(async (tx) => {
         const { count } = await tx.invitation.updateMany({
           where: { id: target.id, status: "PENDING", expiresAt: { gt: now }, ...NOT_DELETED },
           data: { status: "ACCEPTED", acceptedAt: now, inviteeId: viewer.id },
@@ -311,7 +312,7 @@ builder.mutationField("acceptInvitation", (t) =>
           },
         });
         return { invitation, membership };
-      });
+      }));
     },
   }),
 );
@@ -373,7 +374,7 @@ builder.mutationField("resendInvitation", (t) =>
       const id = decodeIdOf("Invitation", input.invitationId, "invitationId");
       const now = new Date();
       const { token, hash } = newToken();
-      const invitation = await prisma.$transaction(async (tx) => {
+      const invitation = await withConflicts(() => prisma.$transaction(async (tx) => {
         const current = await tx.invitation.findFirst({ where: { id, ...NOT_DELETED }, select: { organizationId: true, email: true } });
         if (!current) throw new NotFoundError("Invitation");
         await retireExpired(tx, current.organizationId, current.email, now, id);
@@ -386,7 +387,7 @@ builder.mutationField("resendInvitation", (t) =>
           throw new ConflictError("INVITATION_NOT_PENDING", `This invitation is ${again.status.toLowerCase()}; it cannot be resent.`);
         }
         return tx.invitation.findUniqueOrThrow({ where: { id } });
-      });
+      }));
       return { invitation, token };
     },
   }),

@@ -7,6 +7,7 @@ import { uuidv7 } from "../ids.js";
 import { DEFAULT_ROLES, OWNER_ROLE_KEY } from "../permissions/catalog.js";
 import { requireViewer } from "../permissions/access.js";
 import { optionalUrl, requireName, requireSlug, slugify } from "../validation.js";
+import { conflictFrom } from "./conflicts.js";
 import { NEWEST_FIRST } from "./connections.js";
 import { GroupRef } from "./group.js";
 import { InvitationConnection, InvitationStatusEnum, invitationListWhere } from "./invitation.js";
@@ -120,7 +121,8 @@ async function createOrganization(userId: string, name: string, slug: string, lo
       return organization;
     });
   } catch (error) {
-    if ((error as { code?: string }).code === "P2002") throw new ConflictError("SLUG_TAKEN", `The slug "${slug}" is already taken.`);
-    throw error;
+    const conflict = conflictFrom(error);
+    if (conflict?.extensions.reason === "SLUG_TAKEN") throw new ConflictError("SLUG_TAKEN", `The slug "${slug}" is already taken.`);
+    throw conflict ?? error;
   }
 }
