@@ -108,37 +108,64 @@ export function isConnectionError(error: unknown): boolean {
   return false;
 }
 
-function uniqueTarget(error: PrismaKnownError): string {
-  const target = error.meta?.target ?? error.meta?.constraint;
-  const fromMeta = Array.isArray(target) ? target.join(",") : (target ?? "");
-  // Through driver adapters the constraint name may only appear in the message.
-  return `${fromMeta} ${error.message}`;
-}
+/** The unique constraints of the migrations, as the contract's CONFLICT errors. */
+const CONFLICTS: Record<string, () => ConflictError> = {
+  Organization_slug_key: () => new ConflictError("SLUG_TAKEN", "This slug is already taken."),
+  Group_organizationId_name_key: () => new ConflictError("GROUP_NAME_TAKEN", "A group with this name already exists in this organization."),
+  Invitation_one_pending_per_email: () =>
+    new ConflictError("ALREADY_INVITED", "A pending invitation for this email already exists in this organization."),
+  Membership_userId_organizationId_key: () => new ConflictError("ALREADY_MEMBER", "This user is already a member of the organization."),
+};
 
 /**
- * Maps a Prisma error to a contract error, or returns undefined when it is not one we can explain.
- * Unique violations are recognised by constraint or column names from the migrations.
+ * The name of the unique constraint `error` reports violating ("" when unnamed), or undefined when it is not a unique
+ * violation. Both driver adapters are recognised: @prisma/adapter-pg surfaces Prisma's P2002 (constraint name in
+ * meta.driverAdapterError.cause), pglite-prisma-adapter a bare DriverAdapterError with SQLSTATE 23505.
  */
+export function violatedUniqueConstraint(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  let unique = false;
+  const messages: string[] = [];
+  let e: unknown = error;
+  while (e && typeof e === "object" && !seen.has(e)) {
+    seen.add(e);
+    const { code, originalCode, kind, message, originalMessage, constraint } = e as Record<string, unknown>;
+    if (code === "P2002" || code === "23505" || originalCode === "23505" || kind === "UniqueConstraintViolation") unique = true;
+    if (typeof constraint === "string") messages.push(`unique constraint "${constraint}"`);
+    for (const text of [message, originalMessage]) if (typeof text === "string") messages.push(text);
+    const next = e as { cause?: unknown; meta?: { driverAdapterError?: unknown } };
+    e = next.meta?.driverAdapterError ?? next.cause;
+  }
+  if (!unique) return undefined;
+  for (const text of messages) {
+    const match = /unique constraint "([^"]+)"/.exec(text);
+    if (match) return match[1];
+  }
+  return "";
+}
+
+/** The CONFLICT error for a known unique violation, or undefined. */
+export function conflictFrom(error: unknown): ConflictError | undefined {
+  const constraint = violatedUniqueConstraint(error);
+  return constraint ? CONFLICTS[constraint]?.() : undefined;
+}
+
+/** Runs `write`; a known unique violation becomes its CONFLICT error, anything else is rethrown unchanged. */
+export async function withConflicts<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    throw conflictFrom(error) ?? error;
+  }
+}
+
+/** Maps a database error to a contract error, or returns undefined when it is not one we can explain. */
 export function fromPrismaError(error: unknown): AppError | undefined {
   if (isConnectionError(error)) return new ServiceUnavailableError();
+  const conflict = conflictFrom(error);
+  if (conflict) return conflict;
   if (!isPrismaKnownError(error)) return undefined;
   switch (error.code) {
-    case "P2002": {
-      const target = uniqueTarget(error);
-      if (/Invitation_one_pending_per_email|organizationId.*email/.test(target)) {
-        return new ConflictError("ALREADY_INVITED", "A pending invitation for this email already exists in this organization.");
-      }
-      if (/Organization_slug_key|slug/.test(target)) {
-        return new ConflictError("SLUG_TAKEN", "This slug is already taken.");
-      }
-      if (/Group_organizationId_name_key|name/.test(target)) {
-        return new ConflictError("GROUP_NAME_TAKEN", "A group with this name already exists in this organization.");
-      }
-      if (/Membership_userId_organizationId_key|userId/.test(target)) {
-        return new ConflictError("ALREADY_MEMBER", "This user is already a member of the organization.");
-      }
-      return undefined;
-    }
     case "P2025":
       return new NotFoundError();
     case "P2003":

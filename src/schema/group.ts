@@ -1,8 +1,8 @@
 import { builder, decodeIdOf } from "../builder.js";
+import { withConflicts } from "../errors.js";
 import { prisma } from "../db/client.js";
 import type { Group } from "../generated/prisma/client.js";
 import { requireName } from "../validation.js";
-import { withConflicts } from "./conflicts.js";
 
 export const GroupRef = builder.prismaNode("Group", {
   id: { field: "id" },

@@ -6,13 +6,13 @@
 import { builder, decodeIdOf, encodeId } from "../builder.js";
 import type { Context } from "../context.js";
 import { prisma } from "../db/client.js";
-import { BadUserInputError, ConflictError, NotFoundError } from "../errors.js";
+import { BadUserInputError, ConflictError, NotFoundError, withConflicts } from "../errors.js";
 import type { Invitation, Membership, Prisma } from "../generated/prisma/client.js";
 import { NOT_DELETED } from "../loaders.js";
 import { answerableInvitation, requireViewer } from "../permissions/access.js";
 import { newToken } from "../invitations/token.js";
 import { optionalExpiry, optionalMetadata, requireEmail } from "../validation.js";
-import { withConflicts } from "./conflicts.js";
+
 import { NEWEST_FIRST } from "./connections.js";
 import { MembershipRef } from "./membership.js";
 import { UserRef } from "./user.js";

@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { builder, decodeIdOf } from "../builder.js";
 import { prisma } from "../db/client.js";
-import { ConflictError } from "../errors.js";
+import { ConflictError, conflictFrom } from "../errors.js";
 import type { Organization } from "../generated/prisma/client.js";
 import { uuidv7 } from "../ids.js";
 import { DEFAULT_ROLES, OWNER_ROLE_KEY } from "../permissions/catalog.js";
 import { requireViewer } from "../permissions/access.js";
 import { optionalUrl, requireName, requireSlug, slugify } from "../validation.js";
-import { conflictFrom } from "./conflicts.js";
+
 import { NEWEST_FIRST } from "./connections.js";
 import { GroupRef } from "./group.js";
 import { InvitationConnection, InvitationStatusEnum, invitationListWhere } from "./invitation.js";
