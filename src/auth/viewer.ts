@@ -19,18 +19,45 @@ export type Viewer = { kind: "anonymous" } | UserViewer;
 export const ANONYMOUS: Viewer = { kind: "anonymous" };
 
 /**
+ * Claims this instance wrote (or found already stored) recently -> the user's id. A request whose claims match an
+ * entry skips the database: the row exists and holds these claims, or newer ones written from a newer token (which
+ * an older token must not overwrite anyway). Per instance and short-lived, so nothing has to agree across instances.
+ */
+const recent = new Map<string, { id: string; until: number }>();
+const RECENT_TTL_MS = 60_000;
+const RECENT_MAX = 10_000;
+
+function claimsKey(claims: Claims): string {
+  return JSON.stringify([claims.sub, claims.email, claims.emailVerified ?? null, claims.name ?? null, claims.picture ?? null]);
+}
+
+/**
  * Creates the user on first sight of a `sub`, refreshes email, name and picture when they changed, and returns it.
  * One statement whatever the case: the update only happens when a column differs, so the common request
- * (nothing changed) takes no row lock and writes nothing.
+ * (nothing changed) takes no row lock and writes nothing; and none at all when this instance saw the same claims
+ * within the last minute.
  */
 export async function upsertViewer(claims: Claims): Promise<UserViewer> {
+  const key = claimsKey(claims);
+  const now = Date.now();
+  const cached = recent.get(key);
+  if (cached && cached.until > now) return viewerOf(cached.id, claims);
   // A concurrent first request for the same `sub` can commit its insert after this statement's snapshot was
   // taken: then neither branch returns the row, and a second attempt (new snapshot) finds it.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const id = await upsertOnce(claims);
-    if (id) return { kind: "user", id, sub: claims.sub, email: claims.email, emailVerified: claims.emailVerified };
+    if (id) {
+      recent.delete(key);
+      recent.set(key, { id, until: now + RECENT_TTL_MS });
+      if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!);
+      return viewerOf(id, claims);
+    }
   }
   throw new Error("upsertViewer found no row after three attempts");
+}
+
+function viewerOf(id: string, claims: Claims): UserViewer {
+  return { kind: "user", id, sub: claims.sub, email: claims.email, emailVerified: claims.emailVerified };
 }
 
 async function upsertOnce(claims: Claims): Promise<string | undefined> {
