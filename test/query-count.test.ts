@@ -128,3 +128,14 @@ describe("statement counts do not grow with page size", () => {
     expect(again).toBe(one);
   });
 });
+
+describe("the viewer's user row", () => {
+  test("is written on the first request and not touched again while the claims are unchanged", async () => {
+    const newcomer = await app.user({ name: "Newcomer" });
+    const first = await app.countQueries(() => app.ok(`{ viewer { id } }`, {}, newcomer.token));
+    const second = await app.countQueries(() => app.ok(`{ viewer { id } }`, {}, newcomer.token));
+    expect(first.statements.some((sql) => /INSERT INTO "User"/.test(sql))).toBe(true);
+    expect(second.statements.some((sql) => /INSERT INTO "User"/.test(sql))).toBe(false);
+    expect(second.count).toBe(first.count - 1);
+  });
+});
