@@ -15,6 +15,7 @@ import {
   revoke,
   statusOf,
   storedInvitation,
+  viewerId,
 } from "./helpers/fixtures.js";
 
 let app: TestApp;
@@ -23,9 +24,6 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-async function viewerId(user: TestUser): Promise<string> {
-  return (await app.ok(`{ viewer { id } }`, {}, user.token)).viewer.id;
-}
 
 async function membershipCount(organizationId: string): Promise<number> {
   return app.db.prisma.membership.count({ where: { organizationId: rawId(organizationId) } });
@@ -45,11 +43,11 @@ describe("acceptInvitation", () => {
     const { invitation: answered, membership } = result.data!.acceptInvitation;
     expect(answered.status).toBe("ACCEPTED");
     expect(answered.acceptedAt).toEqual(expect.any(String));
-    expect(answered.invitee.id).toBe(await viewerId(invitee));
+    expect(answered.invitee.id).toBe(await viewerId(app, invitee));
     expect(membership.role.key).toBe("admin");
     expect(membership.groups).toEqual([{ id: design, name: "Design" }]);
     expect(membership.organization.id).toBe(org.id);
-    expect(membership.user.id).toBe(await viewerId(invitee));
+    expect(membership.user.id).toBe(await viewerId(app, invitee));
 
     const seen = await app.ok(
       `query ($id: ID!) { organization(id: $id) { memberCount viewerMembership { id role { key } } } }`,
@@ -293,7 +291,7 @@ describe("atomicity", () => {
     const invitation = await invite(app, owner, org.id, invitee.email);
     // The invitee became a member some other way (say an admin tool) while the invitation was out.
     await app.db.prisma.membership.create({
-      data: { userId: rawId(await viewerId(invitee)), organizationId: rawId(org.id), roleId: rawId(org.roles.member) },
+      data: { userId: rawId(await viewerId(app, invitee)), organizationId: rawId(org.id), roleId: rawId(org.roles.member) },
     });
     expectError(await accept(app, invitee, { invitationId: invitation.id }), { code: "CONFLICT", reason: "ALREADY_MEMBER" });
     const row = await storedInvitation(app, invitation.id);

@@ -12,6 +12,7 @@ import {
   globalId,
   invite,
   revoke,
+  viewerId,
 } from "./helpers/fixtures.js";
 
 let app: TestApp;
@@ -20,9 +21,6 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-async function idOf(user: TestUser): Promise<string> {
-  return (await app.ok(`{ viewer { id } }`, {}, user.token)).viewer.id;
-}
 
 const PENDING = /* GraphQL */ `
   {
@@ -83,9 +81,9 @@ describe("pending lists", () => {
     const owner = await app.user();
     const org = await createOrg(app, owner);
     const member = await addMember(app, org, owner);
-    const result = await app.gql(`query ($id: ID!) { user(id: $id) { pendingInvitations { totalCount } } }`, { id: await idOf(member) }, owner.token);
+    const result = await app.gql(`query ($id: ID!) { user(id: $id) { pendingInvitations { totalCount } } }`, { id: await viewerId(app, member) }, owner.token);
     expectError(result, { code: "FORBIDDEN", reason: "NOT_SELF" });
-    const own = await app.ok(`query ($id: ID!) { user(id: $id) { pendingInvitations { totalCount } } }`, { id: await idOf(owner) }, owner.token);
+    const own = await app.ok(`query ($id: ID!) { user(id: $id) { pendingInvitations { totalCount } } }`, { id: await viewerId(app, owner) }, owner.token);
     expect(own.user.pendingInvitations.totalCount).toBe(0);
   });
 });
@@ -97,9 +95,9 @@ describe("users", () => {
     const owner = await app.user({ name: "Owner Person" });
     const org = await createOrg(app, owner);
     const member = await addMember(app, org, owner, "member", { name: "Member Person" });
-    const self = await app.ok(USER, { id: await idOf(member) }, member.token);
+    const self = await app.ok(USER, { id: await viewerId(app, member) }, member.token);
     expect(self.user).toMatchObject({ name: "Member Person", email: member.email });
-    const fellow = await app.ok(USER, { id: await idOf(owner) }, member.token);
+    const fellow = await app.ok(USER, { id: await viewerId(app, owner) }, member.token);
     expect(fellow.user).toMatchObject({ name: "Owner Person", email: owner.email });
   });
 
@@ -108,7 +106,7 @@ describe("users", () => {
     const b = await app.user();
     await createOrg(app, a);
     await createOrg(app, b);
-    expectError(await app.gql(USER, { id: await idOf(b) }, a.token), { code: "NOT_FOUND" });
+    expectError(await app.gql(USER, { id: await viewerId(app, b) }, a.token), { code: "NOT_FOUND" });
     expectError(await app.gql(USER, { id: globalId("User", "00000000-0000-7000-8000-000000000000") }, a.token), { code: "NOT_FOUND" });
   });
 
@@ -117,7 +115,7 @@ describe("users", () => {
     const org = await createOrg(app, owner);
     const invitee = await app.user();
     await invite(app, owner, org.id, invitee.email);
-    expectError(await app.gql(USER, { id: await idOf(owner) }, invitee.token), { code: "NOT_FOUND" });
+    expectError(await app.gql(USER, { id: await viewerId(app, owner) }, invitee.token), { code: "NOT_FOUND" });
   });
 });
 
@@ -161,7 +159,7 @@ describe("what an invitee sees through an invitation", () => {
       role: { id: org.roles.member, key: "member", name: "Member", permissions: ["members:read"] },
       groups: [{ id: group, name: "Research" }],
       organization: { id: org.id, name: org.name, slug: org.slug, logoUrl: "https://img.example.test/logo.png", memberCount: 2, viewerMembership: null },
-      invitedBy: { id: await idOf(owner), name: "Ingrid Inviter", avatarUrl: "https://img.example.test/ingrid.png" },
+      invitedBy: { id: await viewerId(app, owner), name: "Ingrid Inviter", avatarUrl: "https://img.example.test/ingrid.png" },
     });
     // The inviter's email is not the invitee's to see.
     expect(data.invitation.invitedBy.email).toBeNull();
@@ -206,7 +204,7 @@ describe("what an invitee sees through an invitation", () => {
     const INVITEE = `query ($id: ID!) { invitation(id: $id) { email invitee { id email } } }`;
     expect((await app.ok(INVITEE, { id: invitation.id }, owner.token)).invitation).toEqual({ email, invitee: null });
     const invitee = await app.user({ email });
-    const inviteeId = await idOf(invitee);
+    const inviteeId = await viewerId(app, invitee);
     expect((await app.ok(INVITEE, { id: invitation.id }, owner.token)).invitation).toEqual({ email, invitee: { id: inviteeId, email: null } });
     await accept(app, invitee, { invitationId: invitation.id });
     // Now a fellow member: the email shows.
@@ -245,7 +243,7 @@ describe("node(id)", () => {
     const outsider = await app.user();
     const member = await addMember(app, org, owner, "member");
     const invitation = await invite(app, owner, org.id, invitee.email);
-    const ownerId = await idOf(owner);
+    const ownerId = await viewerId(app, owner);
 
     const seen = async (viewer: TestUser, id: string) => (await app.ok(NODE, { id }, viewer.token)).node;
     expect(await seen(member, ownerId)).toEqual({ __typename: "User", id: ownerId, userName: "Node Owner" });

@@ -21,6 +21,11 @@ export interface TestInvitation {
 }
 
 /** The database id inside a Relay global ID (base64url of "Type:uuid"); tests need it for raw Prisma setup. */
+/** The user's global ID (their row is created by this first request if need be). */
+export async function viewerId(app: TestApp, user: TestUser): Promise<string> {
+  return (await app.ok(`{ viewer { id } }`, {}, user.token)).viewer.id;
+}
+
 export function rawId(globalId: string): string {
   const decoded = Buffer.from(globalId, "base64url").toString("utf8");
   return decoded.slice(decoded.indexOf(":") + 1);
