@@ -42,6 +42,10 @@ const EnvSchema = z
     INVITATION_TTL_HOURS: intInRange(7 * 24, 1, 30 * 24),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     SHUTDOWN_TIMEOUT_MS: intInRange(10_000, 0, 600_000),
+    REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional()),
+    RATE_LIMIT_MAX: intInRange(600, 0, 1_000_000),
+    RATE_LIMIT_WINDOW_MS: intInRange(60_000, 100, 86_400_000),
+    TRUST_PROXY: intInRange(0, 0, 10),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
@@ -77,6 +81,15 @@ export interface Config {
   invitationTtlHours: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   shutdownTimeoutMs: number;
+  /** Shared state for several instances (rate-limit counters); unset: each instance keeps its own in memory. */
+  redisUrl?: string;
+  /** Requests per window per client; max 0 turns rate limiting off. */
+  rateLimit: { max: number; windowMs: number };
+  /**
+   * How many reverse proxies in front of the server append to X-Forwarded-For; 0 ignores the header (a client
+   * could write anything in it) and uses the connection's address.
+   */
+  trustProxy: number;
 }
 
 export class ConfigError extends Error {
@@ -112,5 +125,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     invitationTtlHours: e.INVITATION_TTL_HOURS,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    redisUrl: e.REDIS_URL,
+    rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
+    trustProxy: e.TRUST_PROXY,
   };
 }

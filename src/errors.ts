@@ -73,6 +73,17 @@ export class ServiceUnavailableError extends AppError {
   }
 }
 
+export class RateLimitedError extends AppError {
+  constructor(retryAfterMs: number) {
+    const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    // 429 with Retry-After under either media type, like the 503 above: clients and proxies back off on the status.
+    super(`Too many requests; retry in ${retryAfterSeconds} s.`, "RATE_LIMITED", {
+      retryAfterMs,
+      http: { status: 429, headers: { "Retry-After": String(retryAfterSeconds) } },
+    });
+  }
+}
+
 /** Prisma's known request error, duck-typed: the generated client has its own copy of the class. */
 interface PrismaKnownError {
   code: string;

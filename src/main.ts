@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import { createLogger, type Logger } from "./logger.js";
+import { rateLimiterFromConfig } from "./ratelimit.js";
 import { createServer } from "./server.js";
 
 async function main(): Promise<void> {
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
 
   let ready = false;
   let stopping = false;
-  const yoga = createServer({ config, logger, isReady: () => ready, isStopping: () => stopping });
+  const rateLimiter = rateLimiterFromConfig(config, logger);
+  const yoga = createServer({ config, logger, isReady: () => ready, isStopping: () => stopping, rateLimiter });
   const http = createHttpServer(yoga);
   // While stopping, a keep-alive connection is closed as soon as its response is done, instead of idling until
   // keepAliveTimeout and holding the shutdown back.
@@ -45,7 +47,8 @@ async function main(): Promise<void> {
   });
   const address = http.address();
   const port = typeof address === "object" && address ? address.port : config.port;
-  logger.info("listening", { url: `http://localhost:${port}/graphql`, database: where });
+  const rateLimit = rateLimiter ? { ...config.rateLimit, store: config.redisUrl ? "redis" : "memory" } : "off";
+  logger.info("listening", { url: `http://localhost:${port}/graphql`, database: where, rateLimit });
 
   let db: Database | undefined;
   const startUp = (async () => {
@@ -69,7 +72,7 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     force.unref();
     // Stop accepting, let in-flight requests finish, let a running migration finish (it is one transaction; cutting it
-    // short would leave an embedded database half-written), then close the database.
+    // short would leave an embedded database half-written), then close the database and the rate limit store.
     http.close(() => {
       void (async () => {
         // An instance may still be waiting for another's migrations: do not wait for that past the shutdown timeout.
@@ -82,6 +85,7 @@ async function main(): Promise<void> {
           process.exit(1);
         }
         const closed = await closeQuietly(db, logger);
+        await rateLimiter?.close().catch((error: unknown) => logger.warn("closing the rate limit store failed", { error }));
         logger.info("stopped");
         process.exit(closed ? exitCode : 1);
       })();

@@ -18,6 +18,7 @@ import { createLoaders } from "./loaders.js";
 import type { Logger } from "./logger.js";
 import { connectionArgsMiddleware } from "./pagination.js";
 import { permissions } from "./permissions/index.js";
+import type { RateLimiter } from "./ratelimit.js";
 import { schema } from "./schema/index.js";
 
 export interface ServerOptions {
@@ -32,6 +33,8 @@ export interface ServerOptions {
   isStopping?: () => boolean;
   /** Overrides token verification (tests with their own keys). */
   verifyToken?: TokenVerifier;
+  /** Counts GraphQL requests per client (see src/ratelimit.ts); none: no limits. */
+  rateLimiter?: RateLimiter;
 }
 
 /** The executable schema: Pothos' schema with the pagination checks and the shield rules applied. */
@@ -40,7 +43,7 @@ export const protectedSchema: GraphQLSchema = applyMiddleware(schema, permission
 export type Server = YogaServerInstance<Record<string, unknown>, Context>;
 
 export function createServer(options: ServerOptions): Server {
-  const { logger, isReady } = options;
+  const { logger, isReady, rateLimiter } = options;
   const isStopping = options.isStopping ?? (() => false);
   const verifyToken = options.verifyToken ?? createTokenVerifier(options.config.jwt);
   const settings = { invitationTtlHours: options.config.invitationTtlHours };
@@ -63,11 +66,13 @@ export function createServer(options: ServerOptions): Server {
           ? logger.debug(String(args[0].message), { error: args[0] })
           : logger.error(String(args[0]), { args: args.slice(1) }),
     },
-    plugins: [probes(isReady, isStopping), requestErrorCodes()],
-    context: async ({ request }): Promise<Context> => {
+    plugins: [probes(isReady, isStopping), requestErrorCodes(), ...(rateLimiter ? [rateLimiter.plugin] : [])],
+    context: async (initial): Promise<Context> => {
+      const { request } = initial;
       const requestId = request.headers.get("x-request-id")?.slice(0, 100) || randomUUID();
       if (!isReady()) throw new ServiceUnavailableError("The server is starting; retry shortly.");
       const viewer = await viewerFrom(request.headers.get("authorization"), verifyToken);
+      await rateLimiter?.check(request, initial, viewer);
       return { requestId, viewer, loaders: createLoaders(viewer), settings };
     },
     maskedErrors: {

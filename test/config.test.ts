@@ -27,6 +27,9 @@ describe("loadConfig", () => {
       database: { kind: "pglite", dataDir: ".data/pglite" },
       invitationTtlHours: 168,
       logLevel: "info",
+      redisUrl: undefined,
+      rateLimit: { max: 600, windowMs: 60_000 },
+      trustProxy: 0,
     });
     // Development falls back to a built-in secret, and says so.
     expect(config.jwt.usingDevSecret).toBe(true);
@@ -56,6 +59,10 @@ describe("loadConfig", () => {
       INVITATION_TTL_HOURS: "48",
       LOG_LEVEL: "warn",
       SHUTDOWN_TIMEOUT_MS: "2500",
+      REDIS_URL: "redis://:pw@cache.internal:6379/2",
+      RATE_LIMIT_MAX: "120",
+      RATE_LIMIT_WINDOW_MS: "10000",
+      TRUST_PROXY: "1",
     });
     expect(config).toEqual({
       nodeEnv: "production",
@@ -66,6 +73,9 @@ describe("loadConfig", () => {
       invitationTtlHours: 48,
       logLevel: "warn",
       shutdownTimeoutMs: 2500,
+      redisUrl: "redis://:pw@cache.internal:6379/2",
+      rateLimit: { max: 120, windowMs: 10_000 },
+      trustProxy: 1,
     });
   });
 
@@ -95,6 +105,10 @@ describe("loadConfig", () => {
       INVITATION_TTL_HOURS: "100000",
       LOG_LEVEL: "loud",
       SHUTDOWN_TIMEOUT_MS: "-1",
+      REDIS_URL: "http://cache:6379",
+      RATE_LIMIT_MAX: "lots",
+      RATE_LIMIT_WINDOW_MS: "0",
+      TRUST_PROXY: "yes",
     });
     const named = problems.map((p) => p.split(":")[0]);
     expect(named.sort()).toEqual(
@@ -108,6 +122,10 @@ describe("loadConfig", () => {
         "INVITATION_TTL_HOURS",
         "LOG_LEVEL",
         "SHUTDOWN_TIMEOUT_MS",
+        "REDIS_URL",
+        "RATE_LIMIT_MAX",
+        "RATE_LIMIT_WINDOW_MS",
+        "TRUST_PROXY",
       ].sort(),
     );
     const error = (() => {
@@ -129,8 +147,18 @@ describe("loadConfig", () => {
     ["INVITATION_TTL_HOURS", "721"],
     ["JWT_JWKS_URL", "file:///etc/jwks.json"],
     ["DATABASE_URL", "postgres-ish"],
+    ["REDIS_URL", "127.0.0.1:6379"],
+    ["RATE_LIMIT_MAX", "-1"],
+    ["RATE_LIMIT_WINDOW_MS", "99"],
+    ["TRUST_PROXY", "11"],
   ])("rejects %s=%s", (name, value) => {
     expect(problemsOf({ [name]: value }).map((p) => p.split(":")[0])).toEqual([name]);
+  });
+
+  it("accepts rediss:// and RATE_LIMIT_MAX=0 (rate limiting off)", () => {
+    const config = loadConfig({ REDIS_URL: "rediss://cache.example.com:6380", RATE_LIMIT_MAX: "0" });
+    expect(config.redisUrl).toBe("rediss://cache.example.com:6380");
+    expect(config.rateLimit).toEqual({ max: 0, windowMs: 60_000 });
   });
 
   it("refuses production without JWT_SECRET or JWT_JWKS_URL, and says both names", () => {
@@ -164,11 +192,12 @@ describe("loadConfig", () => {
       PORT: "p0rt-s3cret",
       LOG_LEVEL: "l0g-s3cret",
       NODE_ENV: "n0de-s3cret",
+      REDIS_URL: "memcached://user:r3dis-pw@cache:11211",
     };
     const problems = problemsOf(secrets);
     expect(problems).toHaveLength(Object.keys(secrets).length);
     const text = problems.join("\n");
     for (const value of Object.values(secrets)) expect(text).not.toContain(value);
-    for (const fragment of ["hunter2", "p4ssw0rd", "abc123", "s3cret"]) expect(text).not.toContain(fragment);
+    for (const fragment of ["hunter2", "p4ssw0rd", "abc123", "s3cret", "r3dis-pw"]) expect(text).not.toContain(fragment);
   });
 });

@@ -9,6 +9,7 @@ import { loadConfig } from "../../src/config.js";
 import { openDatabase, type Database } from "../../src/db/client.js";
 import { onQuery } from "../../src/db/query-log.js";
 import { createLogger } from "../../src/logger.js";
+import type { RateLimiter } from "../../src/ratelimit.js";
 import { createServer, type Server } from "../../src/server.js";
 
 export const TEST_SECRET = "test-secret-0123456789-0123456789-0123456789";
@@ -45,7 +46,8 @@ export function uniqueEmail(prefix = "user"): string {
   return `${prefix}-${randomBytes(5).toString("hex")}@example.test`;
 }
 
-export async function startApp(options: { invitationTtlHours?: number } = {}): Promise<TestApp> {
+/** `rateLimiter`: none by default, so that no test but the rate-limit tests ever meets a limit. */
+export async function startApp(options: { invitationTtlHours?: number; rateLimiter?: RateLimiter } = {}): Promise<TestApp> {
   const dbKind = (process.env.TEST_DB as "pglite" | "postgres" | undefined) ?? "pglite";
   const db =
     dbKind === "postgres"
@@ -55,7 +57,7 @@ export async function startApp(options: { invitationTtlHours?: number } = {}): P
           { loadDataDir: new Blob([await import("node:fs/promises").then((fs) => fs.readFile(inject("pgliteSnapshot")))]) },
         );
   const config = loadConfig({ NODE_ENV: "test", JWT_SECRET: TEST_SECRET, INVITATION_TTL_HOURS: String(options.invitationTtlHours ?? 168) });
-  const server = createServer({ config, logger: createLogger((process.env.TEST_LOG_LEVEL as "error" | undefined) ?? "silent"), isReady: () => true });
+  const server = createServer({ config, logger: createLogger((process.env.TEST_LOG_LEVEL as "error" | undefined) ?? "silent"), isReady: () => true, rateLimiter: options.rateLimiter });
 
   const fetchPath = (path: string, init?: RequestInit) => Promise.resolve(server.fetch(`http://localhost${path}`, init ?? {}));
 
