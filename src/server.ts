@@ -6,7 +6,6 @@
 import { randomUUID } from "node:crypto";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { GraphQLError, type GraphQLSchema } from "graphql";
-import { applyMiddleware } from "graphql-middleware";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { createTokenVerifier, type TokenVerifier } from "./auth/token.js";
 import { ANONYMOUS, upsertViewer, type Viewer } from "./auth/viewer.js";
@@ -17,7 +16,7 @@ import { AppError, BadUserInputError, fromPrismaError, isConnectionError, Servic
 import { createLoaders } from "./loaders.js";
 import type { Logger } from "./logger.js";
 import { connectionArgsMiddleware } from "./pagination.js";
-import { permissions } from "./permissions/index.js";
+import { protectSchema } from "./permissions/index.js";
 import type { RateLimiter } from "./ratelimit.js";
 import { schema } from "./schema/index.js";
 
@@ -38,7 +37,7 @@ export interface ServerOptions {
 }
 
 /** The executable schema: Pothos' schema with the pagination checks and the shield rules applied. */
-export const protectedSchema: GraphQLSchema = applyMiddleware(schema, permissions, connectionArgsMiddleware);
+export const protectedSchema: GraphQLSchema = protectSchema(schema, connectionArgsMiddleware);
 
 export type Server = YogaServerInstance<Record<string, unknown>, Context>;
 

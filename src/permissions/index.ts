@@ -77,7 +77,7 @@ const ruleTree = {
     DeleteInvitationPayload: allow,
 } satisfies IRules;
 
-export const permissions = shield(ruleTree, {
+const permissions = shield(ruleTree, {
   fallbackRule: deny,
   fallbackError: denied,
   allowExternalErrors: true,
