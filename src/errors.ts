@@ -179,6 +179,9 @@ export function fromPrismaError(error: unknown): AppError | undefined {
   switch (error.code) {
     case "P2025":
       return new NotFoundError();
+    case "P2024": // timed out fetching a connection from the pool
+    case "P2028": // transaction API error: could not start in time, or ran out of time
+      return new ServiceUnavailableError("The server is overloaded; retry shortly.");
     case "P2003":
       return new BadUserInputError("input", "A referenced object does not exist.");
     default:

@@ -64,7 +64,14 @@ export async function openDatabase(config: Config["database"], options: OpenOpti
 }
 
 function newPrismaClient(adapter: PrismaPg): PrismaClient {
-  const client = new PrismaClient({ adapter, log: [{ level: "query", emit: "event" }] });
+  const client = new PrismaClient({
+    adapter,
+    log: [{ level: "query", emit: "event" }],
+    // Prisma's defaults (2 s to get a connection, 5 s per transaction) turned a CPU-starved burst into
+    // "Transaction not found" errors in a benchmark; our transactions are a few statements, so these only matter
+    // under overload, where waiting a little is better than failing.
+    transactionOptions: { maxWait: 5_000, timeout: 10_000 },
+  });
   client.$on("query", (event) => recordQuery(event.query));
   return client;
 }
