@@ -148,6 +148,7 @@ process.stdout.write(
   ].join("\n"),
 );
 
-http.close();
+// autocannon stops without waiting for its last responses: let them finish before closing the database.
+await new Promise((resolve) => http.close(resolve));
 await db.close();
 process.exit(0);
