@@ -84,6 +84,9 @@ const permissions = shield(ruleTree, {
   debug: false,
 });
 
+/** The shield middleware alone, for bench/shield.ts' comparison with protectSchema. */
+export const permissionsForBench = permissions;
+
 /** Whether the rule tree lets every viewer read `type.field` (rule `allow`, directly or through the type's "*"). */
 function isOpen(type: string, field: string): boolean {
   const rules = (ruleTree as Record<string, unknown>)[type];
