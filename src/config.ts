@@ -55,6 +55,13 @@ const EnvSchema = z
         message: "is required in production (or set JWT_JWKS_URL)",
       });
     }
+    // An identity provider's key set signs tokens for every application of the tenant: without issuer and audience
+    // checks, a token minted for another application would be accepted here.
+    if (env.JWT_JWKS_URL && /^https?:\/\//.test(env.JWT_JWKS_URL)) {
+      for (const name of ["JWT_ISSUER", "JWT_AUDIENCE"] as const) {
+        if (!env[name]) ctx.addIssue({ code: "custom", path: [name], message: "is required with JWT_JWKS_URL" });
+      }
+    }
     if (env.NODE_ENV === "production" && env.JWT_SECRET === DEV_JWT_SECRET) {
       ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "must not be the published development secret in production" });
     }

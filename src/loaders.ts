@@ -4,6 +4,9 @@
  * Each returns results in key order.
  */
 import DataLoader from "dataloader";
+import type { GraphQLSchema } from "graphql";
+import type { IMiddlewareFieldMap, IMiddlewareFunction } from "graphql-middleware";
+import type { Context } from "./context.js";
 import type { Viewer } from "./auth/viewer.js";
 import { prisma } from "./db/client.js";
 import type { Invitation, Role, User } from "./generated/prisma/client.js";
@@ -115,4 +118,24 @@ export function createLoaders(viewer: Viewer) {
       return byKey(emails, rows, (r) => r.email);
     }),
   };
+}
+
+/**
+ * Mutations change the facts the loaders hold (a new organization makes the viewer its owner; an accept makes them
+ * a member). Each mutation field gets fresh loaders once it has run, so its payload and the next mutation of the same
+ * document are checked against the new state. Applied with the shield rules (src/server.ts).
+ */
+export function freshLoadersAfterMutations(schema: GraphQLSchema): IMiddlewareFieldMap {
+  const mutation = schema.getMutationType();
+  const fields: Record<string, IMiddlewareFunction> = {};
+  for (const name of Object.keys(mutation?.getFields() ?? {})) {
+    fields[name] = async (resolve, parent, args, ctx: Context, info) => {
+      try {
+        return await resolve(parent, args, ctx, info);
+      } finally {
+        ctx.loaders = createLoaders(ctx.viewer);
+      }
+    };
+  }
+  return mutation ? { [mutation.name]: fields } : {};
 }

@@ -13,7 +13,7 @@ import type { Config } from "./config.js";
 import type { Context } from "./context.js";
 import { currentDatabase } from "./db/client.js";
 import { AppError, BadUserInputError, fromPrismaError, isConnectionError, ServiceUnavailableError, UnauthenticatedError } from "./errors.js";
-import { createLoaders } from "./loaders.js";
+import { createLoaders, freshLoadersAfterMutations } from "./loaders.js";
 import type { Logger } from "./logger.js";
 import { connectionArgsMiddleware } from "./pagination.js";
 import { protectSchema } from "./permissions/index.js";
@@ -37,7 +37,7 @@ export interface ServerOptions {
 }
 
 /** The executable schema: Pothos' schema with the pagination checks and the shield rules applied. */
-export const protectedSchema: GraphQLSchema = protectSchema(schema, connectionArgsMiddleware);
+export const protectedSchema: GraphQLSchema = protectSchema(schema, connectionArgsMiddleware, freshLoadersAfterMutations(schema));
 
 export type Server = YogaServerInstance<Record<string, unknown>, Context>;
 

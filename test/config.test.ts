@@ -84,14 +84,25 @@ describe("loadConfig", () => {
   });
 
   it("uses JWKS (and no secret) when JWT_JWKS_URL is set", () => {
-    const config = loadConfig({ JWT_JWKS_URL: "https://issuer.example.com/.well-known/jwks.json", JWT_AUDIENCE: "api" });
+    const config = loadConfig({
+      JWT_JWKS_URL: "https://issuer.example.com/.well-known/jwks.json",
+      JWT_ISSUER: "https://issuer.example.com/",
+      JWT_AUDIENCE: "api",
+    });
     expect(config.jwt).toEqual({
       secret: undefined,
       jwksUrl: "https://issuer.example.com/.well-known/jwks.json",
-      issuer: undefined,
+      issuer: "https://issuer.example.com/",
       audience: "api",
       usingDevSecret: false,
     });
+  });
+
+  it("requires JWT_ISSUER and JWT_AUDIENCE with JWT_JWKS_URL, so tokens for other applications are refused", () => {
+    expect(problemsOf({ JWT_JWKS_URL: "https://issuer.example.com/.well-known/jwks.json" }).map((p) => p.split(":")[0]).sort()).toEqual([
+      "JWT_AUDIENCE",
+      "JWT_ISSUER",
+    ]);
   });
 
   it("lists every bad variable at once, by name", () => {
@@ -171,7 +182,8 @@ describe("loadConfig", () => {
 
   it("accepts production with either a secret or a JWKS URL", () => {
     expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET }).jwt).toMatchObject({ secret: SECRET, usingDevSecret: false });
-    expect(loadConfig({ NODE_ENV: "production", JWT_JWKS_URL: "https://idp.example.com/jwks" }).jwt).toMatchObject({
+    const jwks = { JWT_JWKS_URL: "https://idp.example.com/jwks", JWT_ISSUER: "https://idp.example.com/", JWT_AUDIENCE: "api" };
+    expect(loadConfig({ NODE_ENV: "production", ...jwks }).jwt).toMatchObject({
       secret: undefined,
       usingDevSecret: false,
     });

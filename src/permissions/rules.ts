@@ -13,6 +13,7 @@ import {
   answerableInvitation,
   manageableInvitation,
   organizationVisibility,
+  permissionsIn,
   readableInvitation,
   requireNoEscalation,
   requireOrganizationPermission,
@@ -100,8 +101,10 @@ export const canSeeNodeArg = check("canSeeNodeArg", async (_p, args, ctx) => {
       await readableInvitation(ctx, globalId, "id");
       return;
     case "Membership": {
-      const row = await prisma.membership.findUnique({ where: { id }, select: { organizationId: true } });
-      if (!(await memberOf(row?.organizationId))) throw new NotFoundError("Membership");
+      // Like organization.members: one's own membership, or those of an organization where one has members:read.
+      const row = await prisma.membership.findUnique({ where: { id }, select: { organizationId: true, userId: true } });
+      const own = row?.userId === requireViewer(ctx).id;
+      if (!row || (!own && !(await permissionsIn(ctx, row.organizationId)).has("members:read"))) throw new NotFoundError("Membership");
       return;
     }
     case "Role":

@@ -213,6 +213,20 @@ async function explainNoMatch(tx: Prisma.TransactionClient, id: string, now: Dat
   throw new ConflictError("INVITATION_NOT_PENDING", `This invitation is ${current.status.toLowerCase()}, no longer pending.`);
 }
 
+/**
+ * Serialises the transactions that decide "is this address a member, or invited?" for one (organization, email):
+ * creating, resending and accepting. Without it, an accept committing between a create's member check and its insert
+ * would leave a pending invitation for a member (the partial unique index cannot see memberships). Released at commit.
+ */
+async function lockAddress(tx: Prisma.TransactionClient, organizationId: string, email: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${organizationId}:${email}`}, 0))`;
+}
+
+async function refuseMember(tx: Prisma.TransactionClient, organizationId: string, email: string): Promise<void> {
+  const member = await tx.membership.findFirst({ where: { organizationId, user: { email } }, select: { id: true } });
+  if (member) throw new ConflictError("ALREADY_MEMBER", `${email} is already a member of this organization.`);
+}
+
 /** Marks other pending-but-expired invitations for the same address EXPIRED, so they stop holding the unique slot. */
 async function retireExpired(tx: Prisma.TransactionClient, organizationId: string, email: string, now: Date, exceptId?: string) {
   await tx.invitation.updateMany({
@@ -238,8 +252,8 @@ builder.mutationField("createInvitation", (t) =>
       const { token, hash } = newToken();
 
       const invitation = await withConflicts(() => prisma.$transaction(async (tx) => {
-        const member = await tx.membership.findFirst({ where: { organizationId, user: { email } }, select: { id: true } });
-        if (member) throw new ConflictError("ALREADY_MEMBER", `${email} is already a member of this organization.`);
+        await lockAddress(tx, organizationId, email);
+        await refuseMember(tx, organizationId, email);
         await retireExpired(tx, organizationId, email, now);
         return tx.invitation.create({
           data: {
@@ -292,6 +306,7 @@ builder.mutationField("acceptInvitation", (t) =>
       const target = await answerableInvitation(ctx, input);
       const now = new Date();
       return withConflicts(() => prisma.$transaction(async (tx) => {
+        await lockAddress(tx, target.organizationId, target.email);
         const { count } = await tx.invitation.updateMany({
           where: { id: target.id, status: "PENDING", expiresAt: { gt: now }, ...NOT_DELETED },
           data: { status: "ACCEPTED", acceptedAt: now, inviteeId: viewer.id },
@@ -377,6 +392,7 @@ builder.mutationField("resendInvitation", (t) =>
       const invitation = await withConflicts(() => prisma.$transaction(async (tx) => {
         const current = await tx.invitation.findFirst({ where: { id, ...NOT_DELETED }, select: { organizationId: true, email: true } });
         if (!current) throw new NotFoundError("Invitation");
+        await lockAddress(tx, current.organizationId, current.email);
         await retireExpired(tx, current.organizationId, current.email, now, id);
         const { count } = await tx.invitation.updateMany({
           where: { id, status: { in: ["PENDING", "EXPIRED"] }, ...NOT_DELETED },
@@ -386,6 +402,8 @@ builder.mutationField("resendInvitation", (t) =>
           const again = await tx.invitation.findUniqueOrThrow({ where: { id }, select: { status: true } });
           throw new ConflictError("INVITATION_NOT_PENDING", `This invitation is ${again.status.toLowerCase()}; it cannot be resent.`);
         }
+        // The address may have joined meanwhile (through a newer invitation): a pending invitation would be a dead end.
+        await refuseMember(tx, current.organizationId, current.email);
         return tx.invitation.findUniqueOrThrow({ where: { id } });
       }));
       return { invitation, token };

@@ -72,4 +72,24 @@ describe("concurrency on PostgreSQL", () => {
     expect(ids.size).toBe(1);
     expect(await app.db.prisma.user.count({ where: { sub: newcomer.sub } })).toBe(1);
   });
+
+  test("an accept racing a new invitation of the same address never leaves a pending invitation for a member", async () => {
+    const owner = await app.user({ name: "Owner" });
+    const org = (await app.ok(CREATE_ORG, { name: "Accept vs invite" }, owner.token)).createOrganization.organization.id;
+    for (let round = 0; round < 15; round += 1) {
+      const invitee = await app.user({ name: `Invitee ${round}` });
+      await app.ok(`{ viewer { id } }`, {}, invitee.token);
+      const first = (await app.ok(INVITE, { org, email: invitee.email }, owner.token)).createInvitation.invitation.id;
+      // Without a lock, the accept could commit between the new invitation's member check and its insert, which the
+      // partial unique index no longer stops (the first invitation is not pending any more).
+      await Promise.all([app.gql(ACCEPT, { id: first }, invitee.token), app.gql(INVITE, { org, email: invitee.email }, owner.token)]);
+      const member = await app.db.prisma.membership.count({ where: { user: { sub: invitee.sub } } });
+      const pending = await app.db.prisma.invitation.count({
+        where: { email: invitee.email, status: "PENDING", expiresAt: { gt: new Date() }, deletedAt: null },
+      });
+      expect(member).toBe(1);
+      expect({ round, pending }).toEqual({ round, pending: 0 });
+    }
+  });
 });
+
