@@ -23,6 +23,21 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
+/** An organization with one accepted, one declined and one revoked invitation. */
+async function answeredInvitations() {
+  const owner = await app.user();
+  const org = await createOrg(app, owner);
+  const a = await app.user();
+  const accepted = await invite(app, owner, org.id, a.email);
+  await accept(app, a, { invitationId: accepted.id });
+  const d = await app.user();
+  const declined = await invite(app, owner, org.id, d.email);
+  await decline(app, d, { invitationId: declined.id });
+  const revoked = await invite(app, owner, org.id, uniqueEmail());
+  await revoke(app, owner, revoked.id);
+  return { owner, org, accepted, declined, revoked };
+}
+
 const DAY = 24 * 3600_000;
 
 const ORG_INVITATIONS = /* GraphQL */ `
@@ -148,16 +163,7 @@ describe("revokeInvitation", () => {
   });
 
   it("is CONFLICT/INVITATION_NOT_PENDING for accepted, declined and revoked invitations, which keep their status", async () => {
-    const owner = await app.user();
-    const org = await createOrg(app, owner);
-    const a = await app.user();
-    const accepted = await invite(app, owner, org.id, a.email);
-    await accept(app, a, { invitationId: accepted.id });
-    const d = await app.user();
-    const declined = await invite(app, owner, org.id, d.email);
-    await decline(app, d, { invitationId: declined.id });
-    const revoked = await invite(app, owner, org.id, uniqueEmail());
-    await revoke(app, owner, revoked.id);
+    const { owner, accepted, declined, revoked } = await answeredInvitations();
     for (const [invitation, status] of [[accepted, "ACCEPTED"], [declined, "DECLINED"], [revoked, "REVOKED"]] as const) {
       expectError(await revoke(app, owner, invitation.id), { code: "CONFLICT", reason: "INVITATION_NOT_PENDING" });
       expect(await statusOf(app, owner, invitation.id)).toBe(status);
@@ -243,16 +249,7 @@ describe("resendInvitation", () => {
   });
 
   it("is CONFLICT/INVITATION_NOT_PENDING for accepted, declined and revoked invitations", async () => {
-    const owner = await app.user();
-    const org = await createOrg(app, owner);
-    const a = await app.user();
-    const accepted = await invite(app, owner, org.id, a.email);
-    await accept(app, a, { invitationId: accepted.id });
-    const d = await app.user();
-    const declined = await invite(app, owner, org.id, d.email);
-    await decline(app, d, { invitationId: declined.id });
-    const revoked = await invite(app, owner, org.id, uniqueEmail());
-    await revoke(app, owner, revoked.id);
+    const { owner, accepted, declined, revoked } = await answeredInvitations();
     for (const invitation of [accepted, declined, revoked]) {
       const before = (await storedInvitation(app, invitation.id)).tokenHash;
       expectError(await resend(app, owner, invitation.id), { code: "CONFLICT", reason: "INVITATION_NOT_PENDING" });
