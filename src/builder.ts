@@ -8,6 +8,7 @@ import { GraphQLError, Kind, type ValueNode } from "graphql";
 import type { Context } from "./context.js";
 import { currentDatabase } from "./db/client.js";
 import { BadUserInputError } from "./errors.js";
+import { UUID_RE } from "./ids.js";
 import type PrismaTypes from "./generated/pothos-types.js";
 import { getDatamodel } from "./generated/pothos-types.js";
 
@@ -50,7 +51,6 @@ export function encodeId(typename: string, id: string | number | bigint): string
   return Buffer.from(`${typename}:${id}`, "utf8").toString("base64url");
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Decodes a global ID; a malformed one is BAD_USER_INPUT naming `field`. */
 export function decodeId(globalID: string, field = "id"): { typename: string; id: string } {

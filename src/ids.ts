@@ -1,5 +1,8 @@
 import { randomBytes } from "node:crypto";
 
+/** A UUID in canonical lower-case form (every id of this schema). */
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 let lastMs = 0;
 let sequence = 0;
 

@@ -12,10 +12,10 @@
 import { isObjectType, Kind, type GraphQLResolveInfo, type GraphQLSchema, type SelectionSetNode, type ValueNode } from "graphql";
 import type { IMiddlewareFieldMap } from "graphql-middleware";
 import { BadUserInputError } from "./errors.js";
+import { UUID_RE } from "./ids.js";
 import { checkPageSize, requireEmail } from "./validation.js";
 import { schema } from "./schema/index.js";
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Every connection here pages by `id` (a UUID), so a cursor is Pothos' prisma cursor for a string id:

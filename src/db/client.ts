@@ -138,13 +138,3 @@ async function openPGlite(dataDir: string, options: OpenOptions): Promise<Databa
     },
   };
 }
-
-/** Exposed for tests that snapshot a migrated PGlite database. */
-export async function dumpPGlite(dataDir: string): Promise<File | Blob> {
-  const pglite = await PGlite.create(dataDir);
-  try {
-    return await pglite.dumpDataDir("none");
-  } finally {
-    await pglite.close();
-  }
-}

@@ -140,26 +140,18 @@ const CreateInvitationInput = builder.inputType("CreateInvitationInput", {
   }),
 });
 
-const AnswerFields = {
-  invitationId: "The invitation's ID (the invitee, signed in).",
-  token: "The secret token from the invitation link.",
-};
-
-const AcceptInvitationInput = builder.inputType("AcceptInvitationInput", {
-  description: "Exactly one of invitationId or token.",
-  fields: (t) => ({
-    invitationId: t.id({ description: AnswerFields.invitationId }),
-    token: t.string({ description: AnswerFields.token }),
-  }),
-});
-
-const DeclineInvitationInput = builder.inputType("DeclineInvitationInput", {
-  description: "Exactly one of invitationId or token.",
-  fields: (t) => ({
-    invitationId: t.id({ description: AnswerFields.invitationId }),
-    token: t.string({ description: AnswerFields.token }),
-  }),
-});
+/** Accept and decline take the same input under their own names (codegen gives each mutation its own type). */
+function answerInput(name: string) {
+  return builder.inputType(name, {
+    description: "Exactly one of invitationId or token.",
+    fields: (t) => ({
+      invitationId: t.id({ description: "The invitation's ID (the invitee, signed in)." }),
+      token: t.string({ description: "The secret token from the invitation link." }),
+    }),
+  });
+}
+const AcceptInvitationInput = answerInput("AcceptInvitationInput");
+const DeclineInvitationInput = answerInput("DeclineInvitationInput");
 
 function invitationIdInput(name: string) {
   return builder.inputType(name, { fields: (t) => ({ invitationId: t.id({ required: true }) }) });
@@ -367,11 +359,7 @@ builder.mutationField("revokeInvitation", (t) =>
           where: { id, status: { in: ["PENDING", "EXPIRED"] }, ...NOT_DELETED },
           data: { status: "REVOKED", revokedAt: now },
         });
-        if (count === 0) {
-          const current = await tx.invitation.findFirst({ where: { id, ...NOT_DELETED }, select: { status: true } });
-          if (!current) throw new NotFoundError("Invitation");
-          throw new ConflictError("INVITATION_NOT_PENDING", `This invitation is ${current.status.toLowerCase()}, no longer pending.`);
-        }
+        if (count === 0) await explainNoMatch(tx, id, now);
         return tx.invitation.findUniqueOrThrow({ where: { id } });
       });
       return { invitation };
@@ -398,10 +386,7 @@ builder.mutationField("resendInvitation", (t) =>
           where: { id, status: { in: ["PENDING", "EXPIRED"] }, ...NOT_DELETED },
           data: { status: "PENDING", tokenHash: hash, expiresAt: expiryFrom(ctx, now) },
         });
-        if (count === 0) {
-          const again = await tx.invitation.findUniqueOrThrow({ where: { id }, select: { status: true } });
-          throw new ConflictError("INVITATION_NOT_PENDING", `This invitation is ${again.status.toLowerCase()}; it cannot be resent.`);
-        }
+        if (count === 0) await explainNoMatch(tx, id, now);
         // The address may have joined meanwhile (through a newer invitation): a pending invitation would be a dead end.
         await refuseMember(tx, current.organizationId, current.email);
         return tx.invitation.findUniqueOrThrow({ where: { id } });
