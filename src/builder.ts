@@ -92,14 +92,26 @@ builder.scalarType("DateTime", {
   },
 });
 
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
+/**
+ * RFC 3339 with a zone. Every field is checked against the calendar first: `new Date` alone rolls 2026-02-31 over to
+ * March 3rd and 24:00 over to the next day, turning a client's typo into a different instant.
+ */
 function parseDateTime(value: unknown): Date {
-  if (typeof value !== "string" || !ISO_DATE_TIME.test(value)) {
+  const match = typeof value === "string" ? ISO_DATE_TIME.exec(value) : null;
+  if (!match) {
     throw new GraphQLError("DateTime must be an ISO-8601 string with a time zone, like 2026-01-31T12:00:00Z");
   }
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new GraphQLError(`"${value}" is not a valid DateTime`);
+  const [year, month, day, hour, minute, second = 0, , zoneHours = 0, zoneMinutes = 0] = match
+    .slice(1)
+    .map((part) => (part === undefined || part.startsWith(".") ? undefined : Number(part)));
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  const valid =
+    month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth &&
+    hour! <= 23 && minute! <= 59 && second <= 59 && zoneHours <= 23 && zoneMinutes <= 59;
+  const date = new Date(value as string);
+  if (!valid || Number.isNaN(date.getTime())) throw new GraphQLError(`"${String(value).slice(0, 40)}" is not a valid DateTime`);
   return date;
 }
 

@@ -17,6 +17,7 @@ import { createLoaders, freshLoadersAfterMutations } from "./loaders.js";
 import type { Logger } from "./logger.js";
 import { connectionArgsMiddleware } from "./pagination.js";
 import { protectSchema } from "./permissions/index.js";
+import { inputGuard } from "./plugins/input-guard.js";
 import type { RateLimiter } from "./ratelimit.js";
 import { schema } from "./schema/index.js";
 
@@ -65,7 +66,7 @@ export function createServer(options: ServerOptions): Server {
           ? logger.debug(String(args[0].message), { error: args[0] })
           : logger.error(String(args[0]), { args: args.slice(1) }),
     },
-    plugins: [probes(isReady, isStopping), requestErrorCodes(), ...(rateLimiter ? [rateLimiter.plugin] : [])],
+    plugins: [probes(isReady, isStopping), requestErrorCodes(), inputGuard(), ...(rateLimiter ? [rateLimiter.plugin] : [])],
     context: async (initial): Promise<Context> => {
       const { request } = initial;
       const requestId = request.headers.get("x-request-id")?.slice(0, 100) || randomUUID();

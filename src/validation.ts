@@ -11,7 +11,53 @@ export const LIMITS = {
   metadataBytes: 4096,
   pageSize: 100,
   maxExpiryDays: 30,
+  /** Items in any list argument (status filters, groupIds, …), so no list makes work grow without bound. */
+  listItems: 100,
+  /** Nesting of objects and arrays inside a JSON value (metadata): {"a":1} is 1. */
+  jsonDepth: 8,
 } as const;
+
+// A NUL cannot be stored in a PostgreSQL text or jsonb value, and an unpaired UTF-16 surrogate has no UTF-8 form
+// (it would be stored as U+FFFD, silently changing the value): both are refused before any work.
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when `value` can be stored and echoed as it is: no NUL character, no unpaired surrogate. */
+export function isStorableText(value: string): boolean {
+  return !value.includes("\u0000") && !UNPAIRED_SURROGATE.test(value);
+}
+
+/** BAD_USER_INPUT naming `field` unless `value` is storable text. */
+export function requireStorableText(value: string, field: string): void {
+  if (!isStorableText(value)) {
+    throw new BadUserInputError(field, `${field} must not contain NUL characters or unpaired UTF-16 surrogates.`);
+  }
+}
+
+/**
+ * Checks a JSON value (object keys included) for unstorable text and nesting past LIMITS.jsonDepth. Iterative, so a
+ * value nested 10^5 deep (JSON.parse builds one without complaint) is refused instead of overflowing the stack.
+ */
+export function requireStorableJson(value: unknown, field: string): void {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current === "string") {
+      requireStorableText(current, field);
+    } else if (current !== null && typeof current === "object") {
+      if (depth + 1 > LIMITS.jsonDepth) {
+        throw new BadUserInputError(field, `${field} must not be nested deeper than ${LIMITS.jsonDepth} levels.`);
+      }
+      if (Array.isArray(current)) {
+        for (const item of current) stack.push([item, depth + 1]);
+      } else {
+        for (const [key, item] of Object.entries(current)) {
+          requireStorableText(key, field);
+          stack.push([item, depth + 1]);
+        }
+      }
+    }
+  }
+}
 
 // Pragmatic address check (the WHATWG form used by <input type=email>): one @, no spaces, a dotted domain.
 const EMAIL_RE =

@@ -5,7 +5,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config.js";
 import { ServiceUnavailableError, UnauthenticatedError } from "../errors.js";
-import { normalizeEmail } from "../validation.js";
+import { isStorableText, normalizeEmail } from "../validation.js";
 
 export interface Claims {
   sub: string;
@@ -58,6 +58,12 @@ function isKeySetUnavailable(error: unknown): boolean {
 
 function claimsFrom(payload: JWTPayload): Claims {
   const { sub, email, email_verified, name, picture } = payload as JWTPayload & Record<string, unknown>;
+  // A claim the database cannot store would fail the user upsert: the token is what is wrong, not the server.
+  for (const [claim, value] of Object.entries({ sub, email, name, picture })) {
+    if (typeof value === "string" && !isStorableText(value)) {
+      throw new UnauthenticatedError(`The token's \`${claim}\` claim holds a NUL character or an unpaired surrogate.`);
+    }
+  }
   if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_CLAIM_LENGTH.sub) {
     throw new UnauthenticatedError("The token has no valid `sub` claim.");
   }
