@@ -1,7 +1,8 @@
 import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
 
-// Yoga, Pothos and shield load graphql as CommonJS; make test files use the same copy (see shared/PLATFORM.md).
+// Yoga, Pothos and shield load graphql as CommonJS; make test files use the same copy, or `instanceof GraphQLError`
+// fails across the two and real errors get masked.
 const graphqlCjs = createRequire(import.meta.url).resolve("graphql");
 
 /**

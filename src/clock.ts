@@ -1,6 +1,9 @@
 /**
  * The one clock. Every "now" in the server (expiry, answers, rate-limit windows, the outbox) comes from here, so
  * tests move time with `setClock` instead of sleeping.
+ *
+ * Two clocks stay on wall time on purpose: JWT expiry (checked by jose; it is the identity provider's time, and
+ * moving the server's clock in a test must not sign its users out) and log timestamps (read beside other systems' logs).
  */
 let offsetMs = 0;
 let fixed: Date | undefined;

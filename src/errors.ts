@@ -1,21 +1,33 @@
 /**
- * The error codes of shared/API.md as GraphQLError subclasses, and the one place that turns anything else
- * (Prisma errors, Pothos validation errors, database outages) into a code a client can act on.
+ * The error codes of the API as GraphQLError subclasses, the one place that turns anything else (Prisma errors,
+ * Pothos validation errors, database outages) into a code a client can act on, and the masking that decides what
+ * of an error a client sees.
  */
+import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
+import type { Logger } from "./logger.js";
 
-export type ErrorCode =
-  | "UNAUTHENTICATED"
-  | "FORBIDDEN"
-  | "NOT_FOUND"
-  | "BAD_USER_INPUT"
-  | "BAD_REQUEST"
-  | "GRAPHQL_PARSE_FAILED"
-  | "GRAPHQL_VALIDATION_FAILED"
-  | "CONFLICT"
-  | "RATE_LIMITED"
-  | "SERVICE_UNAVAILABLE"
-  | "INTERNAL_SERVER_ERROR";
+/** Every code a client may see, in `extensions.code`. */
+export const ERROR_CODES = [
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "BAD_USER_INPUT",
+  "BAD_REQUEST",
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "CONFLICT",
+  "RATE_LIMITED",
+  "SERVICE_UNAVAILABLE",
+  "INTERNAL_SERVER_ERROR",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * Codes that pass through masking as they are. INTERNAL_SERVER_ERROR is the one the server alone gives (with a
+ * reference), so an error arriving with it from elsewhere is masked like any unexplained failure.
+ */
+const PUBLIC_CODES: ReadonlySet<string> = new Set(ERROR_CODES.filter((code) => code !== "INTERNAL_SERVER_ERROR"));
 
 export type ForbiddenReason = "MISSING_PERMISSION" | "NOT_SELF" | "EMAIL_MISMATCH" | "EMAIL_NOT_VERIFIED" | "ROLE_ESCALATION";
 export type ConflictReason =
@@ -187,4 +199,97 @@ export function fromPrismaError(error: unknown): AppError | undefined {
     default:
       return undefined;
   }
+}
+
+// ---- Masking: what a client sees of an error -----------------------------------------------------------------
+
+/** Codes that Yoga and graphql-tools put on request errors, in the contract's terms. */
+const LIBRARY_CODES: Record<string, string> = {
+  // Unknown operationName, or several operations and none named.
+  OPERATION_RESOLUTION_FAILURE: "BAD_REQUEST",
+};
+
+/** HTTP status of a request error (one that leaves no `data`), by code. */
+const REQUEST_ERROR_STATUS: Record<string, number> = {
+  BAD_REQUEST: 400,
+  BAD_USER_INPUT: 400,
+  GRAPHQL_PARSE_FAILED: 400,
+  GRAPHQL_VALIDATION_FAILED: 400,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+/**
+ * Contract errors pass through; known library errors are translated; anything else becomes INTERNAL_SERVER_ERROR
+ * with a reference, and its details go to the log only. An error without a path failed the whole request (there is
+ * no `data`), so it also gets the HTTP status the GraphQL-over-HTTP spec asks for.
+ */
+export function maskError(error: unknown, logger: Logger): Error {
+  const masked = classifyError(error, logger);
+  const requestLevel = !(error instanceof GraphQLError && error.path);
+  return requestLevel ? withRequestStatus(masked) : masked;
+}
+
+function classifyError(error: unknown, logger: Logger): Error {
+  const graphQLError = error instanceof GraphQLError ? error : undefined;
+  const original = graphQLError?.originalError ?? error;
+  const located = (e: GraphQLError) =>
+    new GraphQLError(e.message, { nodes: graphQLError?.nodes, path: graphQLError?.path, extensions: e.extensions });
+
+  if (original instanceof AppError) return graphQLError && graphQLError !== original ? located(original) : original;
+  if (graphQLError && (!graphQLError.originalError || graphQLError.originalError instanceof GraphQLError)) {
+    const code = graphQLError.extensions?.code;
+    if (typeof code === "string" && PUBLIC_CODES.has(code)) return graphQLError;
+    const withCode = (contractCode: string) =>
+      new GraphQLError(graphQLError.message, {
+        nodes: graphQLError.nodes,
+        path: graphQLError.path,
+        extensions: { ...graphQLError.extensions, code: contractCode },
+      });
+    if (typeof code === "string" && LIBRARY_CODES[code]) return withCode(LIBRARY_CODES[code]);
+    // graphql-js' own errors have no code: without a path they are request errors (a variable that does not coerce,
+    // whose originalError is the scalar's complaint); with one, the client's input to that field.
+    if (code === undefined && !graphQLError.path) return withCode("BAD_REQUEST");
+    if (code === undefined && !graphQLError.originalError) return withCode("BAD_USER_INPUT");
+  }
+  const mapped = fromPrismaError(original);
+  if (mapped) return located(mapped);
+  if ((original as Error | undefined)?.name === "PothosValidationError") {
+    return located(new BadUserInputError(guessField((original as Error).message), (original as Error).message));
+  }
+  const reference = randomUUID();
+  if (isConnectionError(original)) {
+    logger.warn("database unreachable", { reference, error: original });
+    return located(new ServiceUnavailableError());
+  }
+  logger.error("unexpected error", { reference, path: graphQLError?.path, error: original });
+  return new GraphQLError("Unexpected error.", {
+    nodes: graphQLError?.nodes,
+    path: graphQLError?.path,
+    extensions: { code: "INTERNAL_SERVER_ERROR", reference },
+  });
+}
+
+/**
+ * Adds `extensions.http` (which Yoga turns into the status and leaves out of the response) to a request error that
+ * has none. `spec: true` applies the 4xx under `application/graphql-response+json` only, as the spec says; legacy
+ * `application/json` clients keep 200.
+ */
+function withRequestStatus(error: Error): Error {
+  if (!(error instanceof GraphQLError) || error.extensions?.http) return error;
+  const status = REQUEST_ERROR_STATUS[String(error.extensions?.code)];
+  if (!status) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, http: status >= 500 ? { status } : { status, spec: true } },
+  });
+}
+
+function guessField(message: string): string {
+  const named = /"(first|last|after|before)"/.exec(message);
+  if (named) return named[1]!;
+  return /cursor/i.test(message) ? "after" : "input";
 }

@@ -6,6 +6,7 @@
 import DataLoader from "dataloader";
 import type { GraphQLSchema } from "graphql";
 import type { IMiddlewareFieldMap, IMiddlewareFunction } from "graphql-middleware";
+import { now } from "./clock.js";
 import type { Context } from "./context.js";
 import type { Viewer } from "./auth/viewer.js";
 import { prisma } from "./db/client.js";
@@ -53,7 +54,7 @@ export function createLoaders(viewer: Viewer) {
   const invitedOrganizationIds = once(async (): Promise<Set<string>> => {
     if (!viewerEmail) return new Set();
     const rows = await prisma.invitation.findMany({
-      where: { email: viewerEmail, status: "PENDING", expiresAt: { gt: new Date() }, ...NOT_DELETED },
+      where: { email: viewerEmail, status: "PENDING", expiresAt: { gt: now() }, ...NOT_DELETED },
       select: { organizationId: true },
     });
     return new Set(rows.map((r) => r.organizationId));

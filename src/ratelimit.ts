@@ -17,6 +17,7 @@ import type { Plugin } from "graphql-yoga";
 import { Redis } from "ioredis";
 import type { Viewer } from "./auth/viewer.js";
 import type { Config } from "./config.js";
+import { now } from "./clock.js";
 import { RateLimitedError } from "./errors.js";
 import type { Logger } from "./logger.js";
 
@@ -44,16 +45,16 @@ export function createMemoryStore(options: { maxKeys?: number } = {}): RateLimit
   const windows = new Map<string, WindowCount>();
   return {
     async hit(key, windowMs) {
-      const now = Date.now();
+      const at = now().getTime();
       for (const [k, window] of windows) {
-        if (window.resetAt > now) break;
+        if (window.resetAt > at) break;
         windows.delete(k);
       }
       let window = windows.get(key);
-      if (!window || window.resetAt <= now) {
+      if (!window || window.resetAt <= at) {
         windows.delete(key);
         if (windows.size >= maxKeys) windows.delete(windows.keys().next().value!);
-        window = { count: 0, resetAt: now + windowMs };
+        window = { count: 0, resetAt: at + windowMs };
         windows.set(key, window);
       }
       window.count += 1;
@@ -109,7 +110,7 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   return {
     async hit(key, windowMs) {
       const [count, ttl] = await commands.rateLimitHit(prefix + key, windowMs);
-      return { count, resetAt: Date.now() + ttl };
+      return { count, resetAt: now().getTime() + ttl };
     },
     async close() {
       if (redis.status === "ready") {
@@ -164,9 +165,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return window;
     } catch (error) {
       failing = true;
-      const now = Date.now();
-      if (now - warnedAt >= windowMs) {
-        warnedAt = now;
+      const at = now().getTime();
+      if (at - warnedAt >= windowMs) {
+        warnedAt = at;
         logger.warn("rate limit store unreachable; requests are let through without limits", { error });
       }
       return undefined;
@@ -179,7 +180,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const window = await hit(key);
       if (!window) return;
       counted.set(request, window);
-      if (window.count > max) throw new RateLimitedError(Math.max(1, window.resetAt - Date.now()));
+      if (window.count > max) throw new RateLimitedError(Math.max(1, window.resetAt - now().getTime()));
     },
     plugin: {
       onResponse({ request, response }) {
@@ -187,7 +188,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         if (!window) return;
         response.headers.set("RateLimit-Limit", String(max));
         response.headers.set("RateLimit-Remaining", String(Math.max(0, max - window.count)));
-        response.headers.set("RateLimit-Reset", String(Math.max(0, Math.ceil((window.resetAt - Date.now()) / 1000))));
+        response.headers.set("RateLimit-Reset", String(Math.max(0, Math.ceil((window.resetAt - now().getTime()) / 1000))));
       },
     },
     close: () => store.close(),

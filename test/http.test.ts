@@ -6,7 +6,8 @@ import { GraphQLError, parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
-import { createServer, maskError } from "../src/server.js";
+import { maskError } from "../src/errors.js";
+import { createServer } from "../src/server.js";
 import { startApp, TEST_SECRET, type TestApp } from "./helpers/app.js";
 
 let app: TestApp;

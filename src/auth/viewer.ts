@@ -1,6 +1,7 @@
 /**
  * The viewer of a request: anonymous, or a user created or refreshed from the token's claims.
  */
+import { now } from "../clock.js";
 import { prisma } from "../db/client.js";
 import { uuidv7 } from "../ids.js";
 import type { Claims } from "./token.js";
@@ -39,16 +40,16 @@ function claimsKey(claims: Claims): string {
  */
 export async function upsertViewer(claims: Claims): Promise<UserViewer> {
   const key = claimsKey(claims);
-  const now = Date.now();
+  const at = now().getTime();
   const cached = recent.get(key);
-  if (cached && cached.until > now) return viewerOf(cached.id, claims);
+  if (cached && cached.until > at) return viewerOf(cached.id, claims);
   // A concurrent first request for the same `sub` can commit its insert after this statement's snapshot was
   // taken: then neither branch returns the row, and a second attempt (new snapshot) finds it.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const id = await upsertOnce(claims);
     if (id) {
       recent.delete(key);
-      recent.set(key, { id, until: now + RECENT_TTL_MS });
+      recent.set(key, { id, until: at + RECENT_TTL_MS });
       if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!);
       return viewerOf(id, claims);
     }

@@ -21,7 +21,7 @@ import {
   type AnswerInput,
 } from "./access.js";
 import type { Permission } from "./catalog.js";
-import { invitationRole } from "../schema/invitation.js";
+import { invitationRole } from "../invitations/references.js";
 
 type Args = Record<string, unknown>;
 type Check = (parent: unknown, args: Args, ctx: Context, info: GraphQLResolveInfo) => Promise<void> | void;
@@ -131,7 +131,7 @@ export const canCreateInvitation = check("canCreateInvitation", async (_p, args,
   const { organizationId: orgGlobalId, roleId } = input(args) as { organizationId: string; roleId?: string | null };
   const organizationId = decodeIdOf("Organization", orgGlobalId, "organizationId");
   await requireOrganizationPermission(ctx, organizationId, "invitations:create");
-  const role = await invitationRole(ctx, organizationId, roleId);
+  const role = await invitationRole(ctx.loaders, organizationId, roleId);
   await requireNoEscalation(ctx, organizationId, role.permissions);
 });
 

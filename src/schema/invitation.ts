@@ -1,59 +1,27 @@
 /**
  * Invitations: the type, the viewer's pending list, and the lifecycle mutations. Authorization happens before any
- * of these resolvers run (src/permissions); here every state change is one conditional update inside a transaction,
- * so concurrent requests are decided by the database.
+ * of these resolvers run (src/permissions); the mutations parse their input, open a transaction and hand it to
+ * src/invitations/lifecycle.ts, which makes the change.
  */
 import { builder, decodeIdOf, encodeId } from "../builder.js";
+import { now } from "../clock.js";
 import type { Context } from "../context.js";
 import { prisma } from "../db/client.js";
-import { BadUserInputError, ConflictError, NotFoundError, withConflicts } from "../errors.js";
+import { withConflicts } from "../errors.js";
 import type { Invitation, Membership, Prisma } from "../generated/prisma/client.js";
+import * as lifecycle from "../invitations/lifecycle.js";
+import { invitationRole, organizationGroupIds } from "../invitations/references.js";
+import { effectiveStatus, INVITATION_STATUSES, pendingInvitationsWhere } from "../invitations/status.js";
+import { hashToken } from "../invitations/token.js";
 import { NOT_DELETED } from "../loaders.js";
-import { answerableInvitation, requireViewer } from "../permissions/access.js";
-import { newToken } from "../invitations/token.js";
+import { answerableInvitation, requireViewer, type AnswerInput } from "../permissions/access.js";
 import { optionalExpiry, optionalMetadata, requireEmail } from "../validation.js";
 
 import { NEWEST_FIRST } from "./connections.js";
 import { MembershipRef } from "./membership.js";
 import { UserRef } from "./user.js";
 
-export type InvitationStatus = "PENDING" | "ACCEPTED" | "DECLINED" | "REVOKED" | "EXPIRED";
-
-export const InvitationStatusEnum = builder.enumType("InvitationStatus", {
-  values: ["PENDING", "ACCEPTED", "DECLINED", "REVOKED", "EXPIRED"] as const,
-});
-
-/** A pending invitation past its expiry reads as EXPIRED everywhere. */
-export function effectiveStatus(invitation: Pick<Invitation, "status" | "expiresAt">, now: Date): InvitationStatus {
-  return invitation.status === "PENDING" && invitation.expiresAt <= now ? "EXPIRED" : invitation.status;
-}
-
-/** The pending, unexpired invitations to an email. */
-export function pendingInvitationsWhere(email: string, now: Date): Prisma.InvitationWhereInput {
-  return { email, status: "PENDING", expiresAt: { gt: now }, ...NOT_DELETED };
-}
-
-function statusWhere(status: InvitationStatus, now: Date): Prisma.InvitationWhereInput {
-  switch (status) {
-    case "PENDING":
-      return { status: "PENDING", expiresAt: { gt: now } };
-    case "EXPIRED":
-      return { OR: [{ status: "EXPIRED" }, { status: "PENDING", expiresAt: { lte: now } }] };
-    default:
-      return { status };
-  }
-}
-
-/** Organization.invitations filters. An invalid email filter matches nothing (the field reports BAD_USER_INPUT). */
-export function invitationListWhere(
-  args: { status?: readonly InvitationStatus[] | null; email?: string | null },
-  now: Date,
-): Prisma.InvitationWhereInput {
-  const where: Prisma.InvitationWhereInput[] = [NOT_DELETED];
-  if (args.status && args.status.length > 0) where.push({ OR: args.status.map((s) => statusWhere(s, now)) });
-  if (args.email != null) where.push({ email: args.email.trim().toLowerCase() });
-  return { AND: where };
-}
+export const InvitationStatusEnum = builder.enumType("InvitationStatus", { values: INVITATION_STATUSES });
 
 export const InvitationRef = builder.prismaNode("Invitation", {
   id: { field: "id" },
@@ -62,7 +30,7 @@ export const InvitationRef = builder.prismaNode("Invitation", {
     status: t.field({
       type: InvitationStatusEnum,
       select: { status: true, expiresAt: true },
-      resolve: (invitation) => effectiveStatus(invitation, new Date()),
+      resolve: (invitation) => effectiveStatus(invitation, now()),
     }),
     organization: t.relation("organization"),
     role: t.relation("role"),
@@ -94,9 +62,9 @@ builder.queryField("pendingInvitations", (t) =>
       cursor: "id",
       description: "The viewer's invitations that await an answer and have not expired, across organizations; newest first.",
       resolve: (query, _root, _args, ctx) =>
-        prisma.invitation.findMany({ ...query, where: pendingInvitationsWhere(requireViewer(ctx).email, new Date()), orderBy: NEWEST_FIRST }),
+        prisma.invitation.findMany({ ...query, where: pendingInvitationsWhere(requireViewer(ctx).email, now()), orderBy: NEWEST_FIRST }),
       totalCount: (_connection, _args, ctx) =>
-        prisma.invitation.count({ where: pendingInvitationsWhere(requireViewer(ctx).email, new Date()) }),
+        prisma.invitation.count({ where: pendingInvitationsWhere(requireViewer(ctx).email, now()) }),
     },
     InvitationConnection,
   ),
@@ -109,8 +77,8 @@ builder.prismaObjectField("User", "pendingInvitations", (t) =>
       cursor: "id",
       description: "Invitations to this user's email that await an answer and have not expired, newest first (self only).",
       resolve: (query, user) =>
-        prisma.invitation.findMany({ ...query, where: pendingInvitationsWhere(user.email, new Date()), orderBy: NEWEST_FIRST }),
-      totalCount: (user) => prisma.invitation.count({ where: pendingInvitationsWhere(user.email, new Date()) }),
+        prisma.invitation.findMany({ ...query, where: pendingInvitationsWhere(user.email, now()), orderBy: NEWEST_FIRST }),
+      totalCount: (user) => prisma.invitation.count({ where: pendingInvitationsWhere(user.email, now()) }),
     },
     InvitationConnection,
   ),
@@ -191,40 +159,19 @@ const DeleteInvitationPayload = builder.objectRef<{ deletedInvitationId: string 
   fields: (t) => ({ deletedInvitationId: t.exposeID("deletedInvitationId") }),
 });
 
-function expiryFrom(ctx: Context, now: Date): Date {
-  return new Date(now.getTime() + ctx.settings.invitationTtlHours * 3600_000);
+function expiryFrom(ctx: Context, at: Date): Date {
+  return new Date(at.getTime() + ctx.settings.invitationTtlHours * 3600_000);
 }
 
-/** Why a conditional update matched nothing: the invitation is gone, expired, or answered already. */
-async function explainNoMatch(tx: Prisma.TransactionClient, id: string, now: Date): Promise<never> {
-  const current = await tx.invitation.findFirst({ where: { id, ...NOT_DELETED }, select: { status: true, expiresAt: true } });
-  if (!current) throw new NotFoundError("Invitation");
-  if (effectiveStatus(current, now) === "EXPIRED") {
-    throw new ConflictError("INVITATION_EXPIRED", "This invitation has expired.");
-  }
-  throw new ConflictError("INVITATION_NOT_PENDING", `This invitation is ${current.status.toLowerCase()}, no longer pending.`);
+/** One transaction around a lifecycle operation; a known unique violation becomes its CONFLICT error. */
+function inTransaction<T>(operation: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+  return withConflicts(() => prisma.$transaction(operation));
 }
 
-/**
- * Serialises the transactions that decide "is this address a member, or invited?" for one (organization, email):
- * creating, resending and accepting. Without it, an accept committing between a create's member check and its insert
- * would leave a pending invitation for a member (the partial unique index cannot see memberships). Released at commit.
- */
-async function lockAddress(tx: Prisma.TransactionClient, organizationId: string, email: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${organizationId}:${email}`}, 0))`;
-}
-
-async function refuseMember(tx: Prisma.TransactionClient, organizationId: string, email: string): Promise<void> {
-  const member = await tx.membership.findFirst({ where: { organizationId, user: { email } }, select: { id: true } });
-  if (member) throw new ConflictError("ALREADY_MEMBER", `${email} is already a member of this organization.`);
-}
-
-/** Marks other pending-but-expired invitations for the same address EXPIRED, so they stop holding the unique slot. */
-async function retireExpired(tx: Prisma.TransactionClient, organizationId: string, email: string, now: Date, exceptId?: string) {
-  await tx.invitation.updateMany({
-    where: { organizationId, email, status: "PENDING", expiresAt: { lte: now }, ...NOT_DELETED, ...(exceptId ? { id: { not: exceptId } } : {}) },
-    data: { status: "EXPIRED" },
-  });
+/** The invitation being answered (the permission rule loaded and checked it already: this hits the request cache). */
+async function answerTarget(ctx: Context, input: AnswerInput): Promise<lifecycle.AnswerTarget> {
+  const { id, organizationId, email } = await answerableInvitation(ctx, input);
+  return { id, organizationId, email, tokenHash: input.token ? hashToken(input.token) : undefined };
 }
 
 builder.mutationField("createInvitation", (t) =>
@@ -234,59 +181,19 @@ builder.mutationField("createInvitation", (t) =>
     args: { input: t.arg({ type: CreateInvitationInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const viewer = requireViewer(ctx);
-      const now = new Date();
+      const at = now();
       const organizationId = decodeIdOf("Organization", input.organizationId, "organizationId");
       const email = requireEmail(input.email, "email");
-      const metadata = optionalMetadata(input.metadata, "metadata");
-      const expiresAt = optionalExpiry(input.expiresAt, now, "expiresAt") ?? expiryFrom(ctx, now);
-      const role = await invitationRole(ctx, organizationId, input.roleId);
+      const metadata = optionalMetadata(input.metadata, "metadata") as Prisma.InputJsonObject | null;
+      const expiresAt = optionalExpiry(input.expiresAt, at, "expiresAt") ?? expiryFrom(ctx, at);
+      const role = await invitationRole(ctx.loaders, organizationId, input.roleId);
       const groupIds = await organizationGroupIds(organizationId, input.groupIds);
-      const { token, hash } = newToken();
-
-      const invitation = await withConflicts(() => prisma.$transaction(async (tx) => {
-        await lockAddress(tx, organizationId, email);
-        await refuseMember(tx, organizationId, email);
-        await retireExpired(tx, organizationId, email, now);
-        return tx.invitation.create({
-          data: {
-            organizationId,
-            email,
-            roleId: role.id,
-            invitedById: viewer.id,
-            metadata: (metadata as Prisma.InputJsonObject | null) ?? undefined,
-            tokenHash: hash,
-            expiresAt,
-            groups: { connect: groupIds.map((id) => ({ id })) },
-          },
-        });
-      }));
-      return { invitation, token };
+      return inTransaction((tx) =>
+        lifecycle.create(tx, { kind: "user", id: viewer.id }, { organizationId, email, roleId: role.id, groupIds, metadata, expiresAt }, at),
+      );
     },
   }),
 );
-
-/** The role to grant: the given one (which must belong to the organization) or its member role. */
-export async function invitationRole(ctx: Context, organizationId: string, roleGlobalId: string | null | undefined) {
-  if (roleGlobalId == null) {
-    const role = await ctx.loaders.defaultRole.load(organizationId);
-    if (!role) throw new BadUserInputError("roleId", "The organization has no member role; give a roleId.");
-    return role;
-  }
-  const role = await ctx.loaders.role.load(decodeIdOf("Role", roleGlobalId, "roleId"));
-  if (!role || role.organizationId !== organizationId) {
-    throw new BadUserInputError("roleId", "roleId must be a role of this organization.");
-  }
-  return role;
-}
-
-async function organizationGroupIds(organizationId: string, globalIds: readonly string[] | null | undefined): Promise<string[]> {
-  if (!globalIds || globalIds.length === 0) return [];
-  if (globalIds.length > 100) throw new BadUserInputError("groupIds", "At most 100 groups.");
-  const ids = [...new Set(globalIds.map((g) => decodeIdOf("Group", g, "groupIds")))];
-  const found = await prisma.group.count({ where: { id: { in: ids }, organizationId } });
-  if (found !== ids.length) throw new BadUserInputError("groupIds", "groupIds must be groups of this organization.");
-  return ids;
-}
 
 builder.mutationField("acceptInvitation", (t) =>
   t.field({
@@ -295,31 +202,9 @@ builder.mutationField("acceptInvitation", (t) =>
     args: { input: t.arg({ type: AcceptInvitationInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const viewer = requireViewer(ctx);
-      const target = await answerableInvitation(ctx, input);
-      const now = new Date();
-      return withConflicts(() => prisma.$transaction(async (tx) => {
-        await lockAddress(tx, target.organizationId, target.email);
-        const { count } = await tx.invitation.updateMany({
-          where: { id: target.id, status: "PENDING", expiresAt: { gt: now }, ...NOT_DELETED },
-          data: { status: "ACCEPTED", acceptedAt: now, inviteeId: viewer.id },
-        });
-        if (count === 0) await explainNoMatch(tx, target.id, now);
-        const invitation = await tx.invitation.findUniqueOrThrow({ where: { id: target.id }, include: { groups: { select: { id: true } } } });
-        const existing = await tx.membership.findUnique({
-          where: { userId_organizationId: { userId: viewer.id, organizationId: invitation.organizationId } },
-          select: { id: true },
-        });
-        if (existing) throw new ConflictError("ALREADY_MEMBER", "You are already a member of this organization.");
-        const membership = await tx.membership.create({
-          data: {
-            userId: viewer.id,
-            organizationId: invitation.organizationId,
-            roleId: invitation.roleId,
-            groups: { connect: invitation.groups },
-          },
-        });
-        return { invitation, membership };
-      }));
+      const target = await answerTarget(ctx, input);
+      const at = now();
+      return inTransaction((tx) => lifecycle.accept(tx, { kind: "user", id: viewer.id }, target, at));
     },
   }),
 );
@@ -331,16 +216,9 @@ builder.mutationField("declineInvitation", (t) =>
     args: { input: t.arg({ type: DeclineInvitationInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const viewer = requireViewer(ctx);
-      const target = await answerableInvitation(ctx, input);
-      const now = new Date();
-      const invitation = await prisma.$transaction(async (tx) => {
-        const { count } = await tx.invitation.updateMany({
-          where: { id: target.id, status: "PENDING", expiresAt: { gt: now }, ...NOT_DELETED },
-          data: { status: "DECLINED", declinedAt: now, inviteeId: viewer.id },
-        });
-        if (count === 0) await explainNoMatch(tx, target.id, now);
-        return tx.invitation.findUniqueOrThrow({ where: { id: target.id } });
-      });
+      const target = await answerTarget(ctx, input);
+      const at = now();
+      const invitation = await inTransaction((tx) => lifecycle.decline(tx, { kind: "user", id: viewer.id }, target, at));
       return { invitation };
     },
   }),
@@ -351,17 +229,11 @@ builder.mutationField("revokeInvitation", (t) =>
     type: RevokeInvitationPayload,
     description: "Revokes a pending or expired invitation. Needs invitations:revoke.",
     args: { input: t.arg({ type: RevokeInvitationInput, required: true }) },
-    resolve: async (_root, { input }) => {
+    resolve: async (_root, { input }, ctx) => {
+      const viewer = requireViewer(ctx);
       const id = decodeIdOf("Invitation", input.invitationId, "invitationId");
-      const now = new Date();
-      const invitation = await prisma.$transaction(async (tx) => {
-        const { count } = await tx.invitation.updateMany({
-          where: { id, status: { in: ["PENDING", "EXPIRED"] }, ...NOT_DELETED },
-          data: { status: "REVOKED", revokedAt: now },
-        });
-        if (count === 0) await explainNoMatch(tx, id, now);
-        return tx.invitation.findUniqueOrThrow({ where: { id } });
-      });
+      const at = now();
+      const invitation = await inTransaction((tx) => lifecycle.revoke(tx, { kind: "user", id: viewer.id }, { id }, at));
       return { invitation };
     },
   }),
@@ -374,24 +246,10 @@ builder.mutationField("resendInvitation", (t) =>
       "Issues a new token and expiry for a pending or expired invitation (the old token stops working). Needs invitations:create.",
     args: { input: t.arg({ type: ResendInvitationInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
+      const viewer = requireViewer(ctx);
       const id = decodeIdOf("Invitation", input.invitationId, "invitationId");
-      const now = new Date();
-      const { token, hash } = newToken();
-      const invitation = await withConflicts(() => prisma.$transaction(async (tx) => {
-        const current = await tx.invitation.findFirst({ where: { id, ...NOT_DELETED }, select: { organizationId: true, email: true } });
-        if (!current) throw new NotFoundError("Invitation");
-        await lockAddress(tx, current.organizationId, current.email);
-        await retireExpired(tx, current.organizationId, current.email, now, id);
-        const { count } = await tx.invitation.updateMany({
-          where: { id, status: { in: ["PENDING", "EXPIRED"] }, ...NOT_DELETED },
-          data: { status: "PENDING", tokenHash: hash, expiresAt: expiryFrom(ctx, now) },
-        });
-        if (count === 0) await explainNoMatch(tx, id, now);
-        // The address may have joined meanwhile (through a newer invitation): a pending invitation would be a dead end.
-        await refuseMember(tx, current.organizationId, current.email);
-        return tx.invitation.findUniqueOrThrow({ where: { id } });
-      }));
-      return { invitation, token };
+      const at = now();
+      return inTransaction((tx) => lifecycle.resend(tx, { kind: "user", id: viewer.id }, { id, expiresAt: expiryFrom(ctx, at) }, at));
     },
   }),
 );
@@ -401,11 +259,12 @@ builder.mutationField("deleteInvitation", (t) =>
     type: DeleteInvitationPayload,
     description: "Removes an invitation, whatever its status, from every list and lookup. Needs invitations:revoke.",
     args: { input: t.arg({ type: DeleteInvitationInput, required: true }) },
-    resolve: async (_root, { input }) => {
+    resolve: async (_root, { input }, ctx) => {
+      const viewer = requireViewer(ctx);
       const id = decodeIdOf("Invitation", input.invitationId, "invitationId");
-      const { count } = await prisma.invitation.updateMany({ where: { id, ...NOT_DELETED }, data: { deletedAt: new Date() } });
-      if (count === 0) throw new NotFoundError("Invitation");
-      return { deletedInvitationId: encodeId("Invitation", id) };
+      const at = now();
+      const invitation = await inTransaction((tx) => lifecycle.remove(tx, { kind: "user", id: viewer.id }, { id }, at));
+      return { deletedInvitationId: encodeId("Invitation", invitation.id) };
     },
   }),
 );

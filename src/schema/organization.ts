@@ -1,16 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { builder, decodeIdOf } from "../builder.js";
+import { now } from "../clock.js";
 import { prisma } from "../db/client.js";
 import { ConflictError, conflictFrom } from "../errors.js";
 import type { Organization } from "../generated/prisma/client.js";
 import { uuidv7 } from "../ids.js";
+import { invitationListWhere } from "../invitations/status.js";
 import { DEFAULT_ROLES, OWNER_ROLE_KEY } from "../permissions/catalog.js";
 import { requireViewer } from "../permissions/access.js";
 import { optionalUrl, requireName, requireSlug, slugify } from "../validation.js";
 
 import { NEWEST_FIRST } from "./connections.js";
 import { GroupRef } from "./group.js";
-import { InvitationConnection, InvitationStatusEnum, invitationListWhere } from "./invitation.js";
+import { InvitationConnection, InvitationStatusEnum } from "./invitation.js";
 import { MembershipConnection, MembershipRef } from "./membership.js";
 import { RoleRef } from "./role.js";
 
@@ -51,7 +53,7 @@ export const OrganizationRef = builder.prismaNode("Organization", {
           status: t.arg({ type: [InvitationStatusEnum], required: false }),
           email: t.arg.string({ required: false }),
         },
-        query: (args) => ({ where: invitationListWhere(args, new Date()), orderBy: NEWEST_FIRST }),
+        query: (args) => ({ where: invitationListWhere(args, now()), orderBy: NEWEST_FIRST }),
       },
       InvitationConnection,
     ),

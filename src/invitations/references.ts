@@ -1,0 +1,32 @@
+/**
+ * The role and groups a client names when inviting, resolved and checked against the organization. Used by the
+ * createInvitation field (to build the row) and by its permission rule (to refuse role escalation before it runs).
+ */
+import { decodeIdOf } from "../builder.js";
+import { prisma } from "../db/client.js";
+import { BadUserInputError } from "../errors.js";
+import type { Loaders } from "../loaders.js";
+
+/** The role to grant: the given one (which must belong to the organization) or its member role. */
+export async function invitationRole(loaders: Loaders, organizationId: string, roleGlobalId: string | null | undefined) {
+  if (roleGlobalId == null) {
+    const role = await loaders.defaultRole.load(organizationId);
+    if (!role) throw new BadUserInputError("roleId", "The organization has no member role; give a roleId.");
+    return role;
+  }
+  const role = await loaders.role.load(decodeIdOf("Role", roleGlobalId, "roleId"));
+  if (!role || role.organizationId !== organizationId) {
+    throw new BadUserInputError("roleId", "roleId must be a role of this organization.");
+  }
+  return role;
+}
+
+/** Database ids of the given groups, each of which must belong to the organization (at most 100, duplicates merged). */
+export async function organizationGroupIds(organizationId: string, globalIds: readonly string[] | null | undefined): Promise<string[]> {
+  if (!globalIds || globalIds.length === 0) return [];
+  if (globalIds.length > 100) throw new BadUserInputError("groupIds", "At most 100 groups.");
+  const ids = [...new Set(globalIds.map((g) => decodeIdOf("Group", g, "groupIds")))];
+  const found = await prisma.group.count({ where: { id: { in: ids }, organizationId } });
+  if (found !== ids.length) throw new BadUserInputError("groupIds", "groupIds must be groups of this organization.");
+  return ids;
+}
