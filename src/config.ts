@@ -46,6 +46,8 @@ const EnvSchema = z
     RATE_LIMIT_MAX: intInRange(600, 0, 1_000_000),
     RATE_LIMIT_WINDOW_MS: intInRange(60_000, 100, 86_400_000),
     TRUST_PROXY: intInRange(0, 0, 10),
+    PERSISTED_OPERATIONS: optionalString.pipe(z.enum(["off", "allow", "only"], { error: "must be off, allow or only" }).optional()),
+    PERSISTED_OPERATIONS_FILE: optionalString,
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
@@ -61,6 +63,9 @@ const EnvSchema = z
       for (const name of ["JWT_ISSUER", "JWT_AUDIENCE"] as const) {
         if (!env[name]) ctx.addIssue({ code: "custom", path: [name], message: "is required with JWT_JWKS_URL" });
       }
+    }
+    if (env.PERSISTED_OPERATIONS && env.PERSISTED_OPERATIONS !== "off" && !env.PERSISTED_OPERATIONS_FILE) {
+      ctx.addIssue({ code: "custom", path: ["PERSISTED_OPERATIONS_FILE"], message: `is required with PERSISTED_OPERATIONS=${env.PERSISTED_OPERATIONS}` });
     }
     if (env.NODE_ENV === "production" && env.JWT_SECRET === DEV_JWT_SECRET) {
       ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "must not be the published development secret in production" });
@@ -97,6 +102,11 @@ export interface Config {
    * could write anything in it) and uses the connection's address.
    */
   trustProxy: number;
+  /**
+   * Trusted documents (GraphQL Code Generator's persisted-documents manifest): `allow` runs manifest ids and any
+   * document, `only` refuses documents not in the manifest. The file is read at start-up (src/main.ts).
+   */
+  persistedOperations: { mode: "off" } | { mode: "allow" | "only"; file: string };
 }
 
 export class ConfigError extends Error {
@@ -135,5 +145,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL,
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
     trustProxy: e.TRUST_PROXY,
+    persistedOperations:
+      e.PERSISTED_OPERATIONS && e.PERSISTED_OPERATIONS !== "off" && e.PERSISTED_OPERATIONS_FILE
+        ? { mode: e.PERSISTED_OPERATIONS, file: e.PERSISTED_OPERATIONS_FILE }
+        : { mode: "off" },
   };
 }

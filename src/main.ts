@@ -8,6 +8,7 @@ import { createServer as createHttpServer } from "node:http";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
+import { loadPersistedDocuments } from "./plugins/persisted-operations.js";
 import { createLogger, type Logger } from "./logger.js";
 import { rateLimiterFromConfig } from "./ratelimit.js";
 import { createServer } from "./server.js";
@@ -24,12 +25,22 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  let persistedOperations;
+  if (config.persistedOperations.mode !== "off") {
+    try {
+      const documents = await loadPersistedDocuments(config.persistedOperations.file);
+      persistedOperations = { mode: config.persistedOperations.mode, documents };
+    } catch (error) {
+      process.stderr.write(`Invalid configuration:\n  - ${(error as Error).message}\n`);
+      process.exit(78);
+    }
+  }
   const where = config.database.kind === "postgres" ? "PostgreSQL" : `PGlite at ${config.database.dataDir}`;
 
   let ready = false;
   let stopping = false;
   const rateLimiter = rateLimiterFromConfig(config, logger);
-  const yoga = createServer({ config, logger, isReady: () => ready, isStopping: () => stopping, rateLimiter });
+  const yoga = createServer({ config, logger, isReady: () => ready, isStopping: () => stopping, rateLimiter, persistedOperations });
   const http = createHttpServer(yoga);
   // While stopping, a keep-alive connection is closed as soon as its response is done, instead of idling until
   // keepAliveTimeout and holding the shutdown back.

@@ -18,6 +18,7 @@ import type { Logger } from "./logger.js";
 import { connectionArgsMiddleware } from "./pagination.js";
 import { protectSchema } from "./permissions/index.js";
 import { inputGuard } from "./plugins/input-guard.js";
+import { DOCUMENT_ID_PARAM, persistedOperations, type PersistedDocuments, type PersistedOperationsMode } from "./plugins/persisted-operations.js";
 import type { RateLimiter } from "./ratelimit.js";
 import { schema } from "./schema/index.js";
 
@@ -35,6 +36,8 @@ export interface ServerOptions {
   verifyToken?: TokenVerifier;
   /** Counts GraphQL requests per client (see src/ratelimit.ts); none: no limits. */
   rateLimiter?: RateLimiter;
+  /** Trusted documents (see src/plugins/persisted-operations.ts); none: every request sends its `query`. */
+  persistedOperations?: { mode: PersistedOperationsMode; documents: PersistedDocuments };
 }
 
 /** The executable schema: Pothos' schema with the pagination checks and the shield rules applied. */
@@ -43,7 +46,7 @@ export const protectedSchema: GraphQLSchema = protectSchema(schema, connectionAr
 export type Server = YogaServerInstance<Record<string, unknown>, Context>;
 
 export function createServer(options: ServerOptions): Server {
-  const { logger, isReady, rateLimiter } = options;
+  const { logger, isReady, rateLimiter, persistedOperations: persisted } = options;
   const isStopping = options.isStopping ?? (() => false);
   const verifyToken = options.verifyToken ?? createTokenVerifier(options.config.jwt);
   const settings = { invitationTtlHours: options.config.invitationTtlHours };
@@ -66,7 +69,14 @@ export function createServer(options: ServerOptions): Server {
           ? logger.debug(String(args[0].message), { error: args[0] })
           : logger.error(String(args[0]), { args: args.slice(1) }),
     },
-    plugins: [probes(isReady, isStopping), requestErrorCodes(), inputGuard(), ...(rateLimiter ? [rateLimiter.plugin] : [])],
+    ...(persisted ? { extraParamNames: [DOCUMENT_ID_PARAM] } : {}),
+    plugins: [
+      probes(isReady, isStopping),
+      requestErrorCodes(),
+      inputGuard(),
+      ...(persisted ? [persistedOperations(persisted.mode, persisted.documents)] : []),
+      ...(rateLimiter ? [rateLimiter.plugin] : []),
+    ],
     context: async (initial): Promise<Context> => {
       const { request } = initial;
       const requestId = request.headers.get("x-request-id")?.slice(0, 100) || randomUUID();
