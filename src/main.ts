@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     try {
       const result = await migrate(session);
       logger.info("migrations", { database: where, applied: result.applied, alreadyApplied: result.alreadyApplied.length });
+      await db.analyze();
     } finally {
       await session.release();
     }

@@ -12,22 +12,18 @@
 import { isObjectType, Kind, type GraphQLResolveInfo, type GraphQLSchema, type SelectionSetNode, type ValueNode } from "graphql";
 import type { IMiddlewareFieldMap } from "graphql-middleware";
 import { BadUserInputError } from "./errors.js";
-import { UUID_RE } from "./ids.js";
 import { checkPageSize, requireEmail } from "./validation.js";
+import { decodeCursor } from "./schema/connections.js";
 import { schema } from "./schema/index.js";
 
 
 /**
- * Every connection here pages by `id` (a UUID), so a cursor is Pothos' prisma cursor for a string id:
- * base64("GPC:S:<uuid>"). Anything else would reach the database as a bad UUID and fail there, so it is refused here.
+ * Every list pages by (createdAt, id) with cursors from src/schema/connections.ts; anything else is refused here,
+ * before it can reach a statement.
  */
 function checkCursor(value: unknown, field: "after" | "before"): void {
   if (value == null) return;
-  const decoded =
-    typeof value === "string" && /^[A-Za-z0-9+/_-]{1,200}={0,2}$/.test(value) ? Buffer.from(value, "base64").toString("utf8") : "";
-  if (!decoded.startsWith("GPC:S:") || !UUID_RE.test(decoded.slice("GPC:S:".length))) {
-    throw new BadUserInputError(field, `${field} is not a cursor of this list.`);
-  }
+  if (!decodeCursor(value)) throw new BadUserInputError(field, `${field} is not a cursor of this list.`);
 }
 
 type Resolve = (parent: unknown, args: Record<string, unknown>, ctx: unknown, info: GraphQLResolveInfo) => unknown;

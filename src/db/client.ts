@@ -26,6 +26,11 @@ export interface Database {
   session(): Promise<SqlSession>;
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
+  /**
+   * Refreshes planner statistics where nothing else does (PGlite has no autovacuum); a no-op on PostgreSQL, whose
+   * autovacuum owns this. Run after migrations; PGlite also runs it periodically while open.
+   */
+  analyze(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,6 +40,8 @@ export interface OpenOptions {
 }
 
 let current: Database | undefined;
+
+const PGLITE_ANALYZE_INTERVAL_MS = 10 * 60_000;
 
 /**
  * The Prisma client of the open database. A proxy so that modules can import it once at load time and
@@ -101,6 +108,7 @@ function openPostgres(url: string, poolSize: number): Database {
     async ping() {
       await pool.query("SELECT 1");
     },
+    async analyze() {},
     async close() {
       await prisma.$disconnect();
       await pool.end();
@@ -114,6 +122,13 @@ async function openPGlite(dataDir: string, options: OpenOptions): Promise<Databa
   const pglite = await PGlite.create(dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
   // pglite-prisma-adapter is typed against an older @prisma/driver-adapter-utils.
   const prisma = newPrismaClient(new PrismaPGlite(pglite) as never);
+  const analyze = async () => {
+    await pglite.exec("ANALYZE");
+  };
+  // The lists' plans hold without statistics (see src/schema/connections.ts), but the rest of the planner does
+  // better with them, and on PGlite nothing else collects them as data grows. ANALYZE samples, so it stays cheap.
+  const maintenance = setInterval(() => void analyze().catch(() => {}), PGLITE_ANALYZE_INTERVAL_MS);
+  maintenance.unref();
   return {
     kind: "pglite",
     prisma,
@@ -131,7 +146,9 @@ async function openPGlite(dataDir: string, options: OpenOptions): Promise<Databa
     async ping() {
       await pglite.query("SELECT 1");
     },
+    analyze,
     async close() {
+      clearInterval(maintenance);
       await prisma.$disconnect();
       await pglite.close();
       if (current?.prisma === prisma) current = undefined;

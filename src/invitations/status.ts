@@ -2,8 +2,7 @@
  * What an invitation's state means at a given instant, as values and as Prisma filters. Shared by the schema (the
  * `status` field, the lists), the permission checks and the lifecycle operations, so all three agree on "pending".
  */
-import type { Invitation, Prisma } from "../generated/prisma/client.js";
-import { NOT_DELETED } from "../loaders.js";
+import { Prisma, type Invitation } from "../generated/prisma/client.js";
 
 export const INVITATION_STATUSES = ["PENDING", "ACCEPTED", "DECLINED", "REVOKED", "EXPIRED"] as const;
 export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
@@ -13,29 +12,35 @@ export function effectiveStatus(invitation: Pick<Invitation, "status" | "expires
   return invitation.status === "PENDING" && invitation.expiresAt <= now ? "EXPIRED" : invitation.status;
 }
 
-/** The pending, unexpired invitations to an email. */
-export function pendingInvitationsWhere(email: string, now: Date): Prisma.InvitationWhereInput {
-  return { email, status: "PENDING", expiresAt: { gt: now }, ...NOT_DELETED };
+/** The pending, unexpired invitations to an email, as SQL on "Invitation" for the keyset lists. */
+export function pendingInvitationsSql(email: string, now: Date): Prisma.Sql {
+  return Prisma.sql`"email" = ${email} AND "status" = 'PENDING' AND "expiresAt" > ${now.toISOString()}::timestamptz AND "deletedAt" IS NULL`;
 }
 
-function statusWhere(status: InvitationStatus, now: Date): Prisma.InvitationWhereInput {
-  switch (status) {
-    case "PENDING":
-      return { status: "PENDING", expiresAt: { gt: now } };
-    case "EXPIRED":
-      return { OR: [{ status: "EXPIRED" }, { status: "PENDING", expiresAt: { lte: now } }] };
-    default:
-      return { status };
-  }
-}
-
-/** Organization.invitations filters. An invalid email filter matches nothing (the field reports BAD_USER_INPUT). */
-export function invitationListWhere(
+/**
+ * Organization.invitations filters, as SQL on "Invitation" for the keyset page (src/schema/connections.ts). An
+ * invalid email filter never gets here: the field refuses it with BAD_USER_INPUT first.
+ */
+export function invitationListSql(
+  organizationId: string,
   args: { status?: readonly InvitationStatus[] | null; email?: string | null },
   now: Date,
-): Prisma.InvitationWhereInput {
-  const where: Prisma.InvitationWhereInput[] = [NOT_DELETED];
-  if (args.status && args.status.length > 0) where.push({ OR: args.status.map((s) => statusWhere(s, now)) });
-  if (args.email != null) where.push({ email: args.email.trim().toLowerCase() });
-  return { AND: where };
+): Prisma.Sql {
+  const conditions = [Prisma.sql`"organizationId" = ${organizationId}::uuid AND "deletedAt" IS NULL`];
+  const instant = Prisma.sql`${now.toISOString()}::timestamptz`;
+  if (args.status && args.status.length > 0) {
+    const statuses = args.status.map((status) => {
+      switch (status) {
+        case "PENDING":
+          return Prisma.sql`("status" = 'PENDING' AND "expiresAt" > ${instant})`;
+        case "EXPIRED":
+          return Prisma.sql`("status" = 'EXPIRED' OR ("status" = 'PENDING' AND "expiresAt" <= ${instant}))`;
+        default:
+          return Prisma.sql`"status" = ${status}::"InvitationStatus"`;
+      }
+    });
+    conditions.push(Prisma.sql`(${Prisma.join(statuses, " OR ")})`);
+  }
+  if (args.email != null) conditions.push(Prisma.sql`"email" = ${args.email.trim().toLowerCase()}`);
+  return Prisma.join(conditions, " AND ");
 }

@@ -1,2 +1,168 @@
+/**
+ * Keyset pagination for every list of the contract: newest first, ties by id, i.e. ORDER BY ("createdAt" DESC,
+ * id DESC), walked with a cursor holding both values, so a page after a cursor starts where the index is, however
+ * far into the list it is.
+ *
+ * A page costs two statements whatever its size or the size of the list:
+ *   1. the page's keys (id, createdAt) with their LIMIT, and the list's count in the same statement, hence the same
+ *      snapshot (a count and a page read apart disagreed under concurrent writes). Nothing is built per row here,
+ *      so PostgreSQL stops after the page even without planner statistics (PGlite never has them).
+ *   2. the page's rows by primary key, with the relations the query selects joined in (Pothos' `queryFromInfo`):
+ *      per-row work only for the rows of the page.
+ */
+import type { GraphQLResolveInfo, SelectionSetNode } from "graphql";
+import { Kind } from "graphql";
+import { queryFromInfo } from "@pothos/plugin-prisma";
+import { prisma } from "../db/client.js";
+import { BadUserInputError } from "../errors.js";
+import { Prisma } from "../generated/prisma/client.js";
+import { UUID_RE } from "../ids.js";
+
 /** The ordering every list of the contract uses: newest first, ties by id (ids are UUIDv7, so they sort by time too). */
 export const NEWEST_FIRST = [{ createdAt: "desc" as const }, { id: "desc" as const }];
+
+export const DEFAULT_PAGE_SIZE = 20;
+
+/** A row's place in a list. */
+export interface Keyset {
+  createdAt: Date;
+  id: string;
+}
+
+const CURSOR_VERSION = "k1";
+
+/** Opaque to clients: base64url("k1:<createdAt in ms>:<uuid>"). */
+export function encodeCursor(row: Keyset): string {
+  return Buffer.from(`${CURSOR_VERSION}:${row.createdAt.getTime()}:${row.id}`, "utf8").toString("base64url");
+}
+
+/** The keyset a cursor holds, or null when the value is not a cursor this server issued. */
+export function decodeCursor(value: unknown): Keyset | null {
+  if (typeof value !== "string" || !/^[A-Za-z0-9_-]{1,100}$/.test(value)) return null;
+  const parts = Buffer.from(value, "base64url").toString("utf8").split(":");
+  if (parts.length !== 3 || parts[0] !== CURSOR_VERSION || !/^\d{1,15}$/.test(parts[1]!) || !UUID_RE.test(parts[2]!)) return null;
+  const createdAt = new Date(Number(parts[1]));
+  return Number.isNaN(createdAt.getTime()) ? null : { createdAt, id: parts[2]! };
+}
+
+export interface PageArgs {
+  first?: number | null;
+  last?: number | null;
+  after?: string | null;
+  before?: string | null;
+}
+
+interface PagePlan {
+  /** `last`/`before`: read oldest-first from the cursor, then reverse. */
+  backward: boolean;
+  size: number;
+  cursor: Keyset | null;
+}
+
+/** Sizes and cursors are checked by src/pagination.ts before any resolver runs; here only the combinations. */
+function planPage(args: PageArgs): PagePlan {
+  if (args.after != null && args.before != null) throw new BadUserInputError("before", "Give after or before, not both.");
+  if (args.first != null && args.last != null) throw new BadUserInputError("last", "Give first or last, not both.");
+  if (args.before != null && args.first != null) throw new BadUserInputError("first", "before pages backwards: use last with it.");
+  if (args.after != null && args.last != null) throw new BadUserInputError("last", "after pages forwards: use first with it.");
+  const backward = args.last != null || args.before != null;
+  const raw = backward ? args.before : args.after;
+  const cursor = raw == null ? null : decodeCursor(raw);
+  if (raw != null && !cursor) throw new BadUserInputError(backward ? "before" : "after", "Not a cursor of this list.");
+  return { backward, size: (backward ? args.last : args.first) ?? DEFAULT_PAGE_SIZE, cursor };
+}
+
+/** Whether the connection field's selection asks for `name` directly (through fragments too). */
+function selects(info: GraphQLResolveInfo, name: string): boolean {
+  const visit = (set: SelectionSetNode | undefined, seen: Set<string>): boolean =>
+    !!set?.selections.some((s) => {
+      if (s.kind === Kind.FIELD) return s.name.value === name;
+      if (s.kind === Kind.INLINE_FRAGMENT) return visit(s.selectionSet, seen);
+      if (seen.has(s.name.value)) return false;
+      seen.add(s.name.value);
+      return visit(info.fragments[s.name.value]?.selectionSet, seen);
+    });
+  return info.fieldNodes.some((node) => visit(node.selectionSet, new Set()));
+}
+
+export interface ConnectionResult<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  totalCount: number | (() => Promise<number>);
+}
+
+type ListTable = "Invitation" | "Membership";
+
+interface KeyRow {
+  id: string | null;
+  createdAt: Date | null;
+  total: number | null;
+}
+
+/**
+ * Statement 1: the page's keys and (when asked for) the count, from one snapshot. `where` is a condition on the
+ * table's rows (columns unqualified), the same for both halves so the count is the count of the list paged.
+ */
+async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, withCount: boolean) {
+  // The alias keeps ORDER BY on the columns (the output column `id` is text, which no index orders).
+  const tableSql = Prisma.raw(`"${table}" AS t`);
+  const keyset = plan.cursor
+    ? Prisma.sql`AND (t."createdAt", t."id") ${Prisma.raw(plan.backward ? ">" : "<")} (${plan.cursor.createdAt.toISOString()}::timestamptz, ${plan.cursor.id}::uuid)`
+    : Prisma.empty;
+  const direction = Prisma.raw(plan.backward ? "ASC" : "DESC");
+  const page = Prisma.sql`(SELECT t."id"::text AS id, t."createdAt", NULL::int AS total FROM ${tableSql}
+     WHERE ${where} ${keyset} ORDER BY t."createdAt" ${direction}, t."id" ${direction} LIMIT ${plan.size + 1})`;
+  const sql = withCount
+    ? Prisma.sql`${page} UNION ALL (SELECT NULL, NULL, count(*)::int FROM ${tableSql} WHERE ${where})`
+    : page;
+  const rows = await prisma.$queryRaw<KeyRow[]>(sql);
+  const keys = rows.filter((r) => r.id != null).map((r) => ({ id: r.id!, createdAt: new Date(r.createdAt!) }));
+  const total = rows.find((r) => r.id == null)?.total ?? null;
+  return { keys, total };
+}
+
+/**
+ * One page of a list. `load(ids, query)` fetches the rows by id with `query` (what the selection under
+ * `edges.node` needs: Pothos' include/select), in any order.
+ */
+export async function keysetConnection<T extends Keyset>(options: {
+  table: ListTable;
+  where: Prisma.Sql;
+  args: PageArgs;
+  ctx: object;
+  info: GraphQLResolveInfo;
+  load: (ids: string[], query: Record<string, unknown>) => Promise<T[]>;
+}): Promise<ConnectionResult<T>> {
+  const { table, where, args, ctx, info } = options;
+  const plan = planPage(args);
+  const withCount = selects(info, "totalCount");
+  const { keys, total } = await pageKeys(table, where, plan, withCount);
+
+  const more = keys.length > plan.size;
+  const pageKeysInOrder = more ? keys.slice(0, plan.size) : keys;
+  if (plan.backward) pageKeysInOrder.reverse();
+
+  let nodes: T[] = [];
+  if (pageKeysInOrder.length > 0 && selects(info, "edges")) {
+    const query = queryFromInfo({ context: ctx, info, typeName: table, path: ["edges", "node"] }) as Record<string, unknown>;
+    const rows = await options.load(
+      pageKeysInOrder.map((k) => k.id),
+      query,
+    );
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    nodes = pageKeysInOrder.flatMap((k) => byId.get(k.id) ?? []);
+  }
+  const edges = nodes.map((node) => ({ cursor: encodeCursor(node), node }));
+  const cursors = pageKeysInOrder.map(encodeCursor);
+  return {
+    edges,
+    pageInfo: {
+      // As Pothos' own connections answered: a cursor on the other side means there is a page there.
+      hasNextPage: plan.backward ? args.before != null : more,
+      hasPreviousPage: plan.backward ? more : args.after != null,
+      startCursor: cursors[0] ?? null,
+      endCursor: cursors.at(-1) ?? null,
+    },
+    totalCount: total ?? (async () => (await pageKeys(table, where, { ...plan, size: 0 }, true)).total ?? 0),
+  };
+}

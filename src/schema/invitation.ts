@@ -3,6 +3,7 @@
  * of these resolvers run (src/permissions); the mutations parse their input, open a transaction and hand it to
  * src/invitations/lifecycle.ts, which makes the change.
  */
+import type { GraphQLResolveInfo } from "graphql";
 import { builder, decodeIdOf, encodeId } from "../builder.js";
 import { now } from "../clock.js";
 import type { Context } from "../context.js";
@@ -11,13 +12,13 @@ import { withConflicts } from "../errors.js";
 import type { Invitation, Membership, Prisma } from "../generated/prisma/client.js";
 import * as lifecycle from "../invitations/lifecycle.js";
 import { invitationRole, organizationGroupIds } from "../invitations/references.js";
-import { effectiveStatus, INVITATION_STATUSES, pendingInvitationsWhere } from "../invitations/status.js";
+import { effectiveStatus, INVITATION_STATUSES, pendingInvitationsSql } from "../invitations/status.js";
 import { hashToken } from "../invitations/token.js";
 import { NOT_DELETED } from "../loaders.js";
 import { answerableInvitation, requireViewer, type AnswerInput } from "../permissions/access.js";
 import { optionalExpiry, optionalMetadata, requireEmail } from "../validation.js";
 
-import { NEWEST_FIRST } from "./connections.js";
+import { keysetConnection, type PageArgs } from "./connections.js";
 import { MembershipRef } from "./membership.js";
 import { UserRef } from "./user.js";
 
@@ -56,33 +57,37 @@ export const InvitationRef = builder.prismaNode("Invitation", {
 export const InvitationConnection = builder.connectionObject({ type: InvitationRef, name: "InvitationConnection" });
 
 builder.queryField("pendingInvitations", (t) =>
-  t.prismaConnection(
+  t.connection(
     {
-      type: "Invitation",
-      cursor: "id",
+      type: InvitationRef,
       description: "The viewer's invitations that await an answer and have not expired, across organizations; newest first.",
-      resolve: (query, _root, _args, ctx) =>
-        prisma.invitation.findMany({ ...query, where: pendingInvitationsWhere(requireViewer(ctx).email, now()), orderBy: NEWEST_FIRST }),
-      totalCount: (_connection, _args, ctx) =>
-        prisma.invitation.count({ where: pendingInvitationsWhere(requireViewer(ctx).email, now()) }),
+      resolve: (_root, args, ctx, info) => pendingInvitationsConnection(requireViewer(ctx).email, args, ctx, info),
     },
     InvitationConnection,
   ),
 );
 
 builder.prismaObjectField("User", "pendingInvitations", (t) =>
-  t.prismaConnection(
+  t.connection(
     {
-      type: "Invitation",
-      cursor: "id",
+      type: InvitationRef,
       description: "Invitations to this user's email that await an answer and have not expired, newest first (self only).",
-      resolve: (query, user) =>
-        prisma.invitation.findMany({ ...query, where: pendingInvitationsWhere(user.email, now()), orderBy: NEWEST_FIRST }),
-      totalCount: (user) => prisma.invitation.count({ where: pendingInvitationsWhere(user.email, now()) }),
+      resolve: (user, args, ctx, info) => pendingInvitationsConnection(user.email, args, ctx, info),
     },
     InvitationConnection,
   ),
 );
+
+function pendingInvitationsConnection(email: string, args: PageArgs, ctx: Context, info: GraphQLResolveInfo) {
+  return keysetConnection({
+    table: "Invitation",
+    where: pendingInvitationsSql(email, now()),
+    args,
+    ctx,
+    info,
+    load: (ids, query) => prisma.invitation.findMany({ ...query, where: { id: { in: ids } } }),
+  });
+}
 
 builder.queryField("invitation", (t) =>
   t.prismaField({

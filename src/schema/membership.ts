@@ -1,5 +1,7 @@
 import { builder } from "../builder.js";
-import { NEWEST_FIRST } from "./connections.js";
+import { prisma } from "../db/client.js";
+import { Prisma } from "../generated/prisma/client.js";
+import { keysetConnection } from "./connections.js";
 
 export const MembershipRef = builder.prismaNode("Membership", {
   id: { field: "id" },
@@ -15,9 +17,20 @@ export const MembershipRef = builder.prismaNode("Membership", {
 export const MembershipConnection = builder.connectionObject({ type: MembershipRef, name: "MembershipConnection" });
 
 builder.prismaObjectField("User", "memberships", (t) =>
-  t.relatedConnection(
-    "memberships",
-    { cursor: "id", totalCount: true, query: { orderBy: NEWEST_FIRST }, description: "The user's memberships, newest first (self only)." },
+  t.connection(
+    {
+      type: MembershipRef,
+      description: "The user's memberships, newest first (self only).",
+      resolve: (user, args, ctx, info) =>
+        keysetConnection({
+          table: "Membership",
+          where: Prisma.sql`"userId" = ${user.id}::uuid`,
+          args,
+          ctx,
+          info,
+          load: (ids, query) => prisma.membership.findMany({ ...query, where: { id: { in: ids } } }),
+        }),
+    },
     MembershipConnection,
   ),
 );

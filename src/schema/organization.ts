@@ -3,16 +3,16 @@ import { builder, decodeIdOf } from "../builder.js";
 import { now } from "../clock.js";
 import { prisma } from "../db/client.js";
 import { ConflictError, conflictFrom } from "../errors.js";
-import type { Organization } from "../generated/prisma/client.js";
+import { Prisma, type Organization } from "../generated/prisma/client.js";
 import { uuidv7 } from "../ids.js";
-import { invitationListWhere } from "../invitations/status.js";
+import { invitationListSql } from "../invitations/status.js";
 import { DEFAULT_ROLES, OWNER_ROLE_KEY } from "../permissions/catalog.js";
 import { requireViewer } from "../permissions/access.js";
 import { optionalUrl, requireName, requireSlug, slugify } from "../validation.js";
 
-import { NEWEST_FIRST } from "./connections.js";
+import { keysetConnection } from "./connections.js";
 import { GroupRef } from "./group.js";
-import { InvitationConnection, InvitationStatusEnum } from "./invitation.js";
+import { InvitationConnection, InvitationRef, InvitationStatusEnum } from "./invitation.js";
 import { MembershipConnection, MembershipRef } from "./membership.js";
 import { RoleRef } from "./role.js";
 
@@ -25,7 +25,8 @@ export const OrganizationRef = builder.prismaNode("Organization", {
     name: t.exposeString("name"),
     slug: t.exposeString("slug"),
     logoUrl: t.exposeString("logoUrl", { nullable: true }),
-    memberCount: t.int({ resolve: (org, _args, ctx) => ctx.loaders.memberCount.load(org.id) }),
+    // Folded into the statement that loads the organization (a count per row, by index), not a statement of its own.
+    memberCount: t.relationCount("memberships"),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     viewerMembership: t.field({
       type: MembershipRef,
@@ -38,22 +39,39 @@ export const OrganizationRef = builder.prismaNode("Organization", {
     }),
     roles: t.relation("roles", { query: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] }, description: "Members only." }),
     groups: t.relation("groups", { query: { orderBy: { name: "asc" } }, description: "Members only." }),
-    members: t.relatedConnection(
-      "memberships",
-      { cursor: "id", totalCount: true, query: { orderBy: NEWEST_FIRST }, description: "Members only (members:read). Newest first." },
+    members: t.connection(
+      {
+        type: MembershipRef,
+        description: "Members only (members:read). Newest first.",
+        resolve: (org, args, ctx, info) =>
+          keysetConnection({
+            table: "Membership",
+            where: Prisma.sql`"organizationId" = ${org.id}::uuid`,
+            args,
+            ctx,
+            info,
+            load: (ids, query) => prisma.membership.findMany({ ...query, where: { id: { in: ids } } }),
+          }),
+      },
       MembershipConnection,
     ),
-    invitations: t.relatedConnection(
-      "invitations",
+    invitations: t.connection(
       {
-        cursor: "id",
-        totalCount: true,
+        type: InvitationRef,
         description: "Needs invitations:read. Newest first; filter by status (EXPIRED is derived) and exact email.",
         args: {
           status: t.arg({ type: [InvitationStatusEnum], required: false }),
           email: t.arg.string({ required: false }),
         },
-        query: (args) => ({ where: invitationListWhere(args, now()), orderBy: NEWEST_FIRST }),
+        resolve: (org, args, ctx, info) =>
+          keysetConnection({
+            table: "Invitation",
+            where: invitationListSql(org.id, args, now()),
+            args,
+            ctx,
+            info,
+            load: (ids, query) => prisma.invitation.findMany({ ...query, where: { id: { in: ids } } }),
+          }),
       },
       InvitationConnection,
     ),
