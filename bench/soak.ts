@@ -295,8 +295,7 @@ async function main(): Promise<number> {
       {
         name: "token-current-at-commit",
         description: "every successful answer by token used the token stored when it committed (a concurrent resend had not replaced it)",
-        // Reported only until answers by token are conditional on the token (the fix is on its way to main).
-        severity: "report",
+        severity: "fail",
         passed: staleCommitted.length === 0,
         detail: `${staleCommitted.length} of ${tally.tokenAnswers.length} answers by token`,
         sample: staleCommitted.slice(0, 5),

@@ -230,13 +230,15 @@ interface Known {
 export interface SoakOptions {
   clients: number;
   /** Epoch ms: no client starts a new scenario after it. */
-  deadline: number;
+  deadline?: number;
+  /** How many scenarios each client runs at most (a fixed amount of work, whatever the machine's speed). */
+  scenariosPerClient?: number;
   instances: number;
 }
 
 /**
- * Runs `clients` loops until the deadline, each repeatedly picking a scenario at random; resolves when every loop
- * has finished its last scenario.
+ * Runs `clients` loops until the deadline (or the number of scenarios), each repeatedly picking a scenario at random;
+ * resolves when every loop has finished its last scenario.
  */
 export async function runClients(send: Send, population: Population, options: SoakOptions, tally = newTally()): Promise<Tally> {
   const known: Known[] = [];
@@ -524,9 +526,13 @@ export async function runClients(send: Send, population: Population, options: So
     return scenarios[0]![1];
   };
 
+  const { deadline, scenariosPerClient } = options;
+  if (deadline === undefined && scenariosPerClient === undefined) throw new Error("runClients needs a deadline or scenariosPerClient");
   await Promise.all(
     Array.from({ length: options.clients }, async () => {
-      while (Date.now() < options.deadline) await scenario()();
+      for (let n = 0; (deadline === undefined || Date.now() < deadline) && (scenariosPerClient === undefined || n < scenariosPerClient); n += 1) {
+        await scenario()();
+      }
     }),
   );
   return tally;
