@@ -17,7 +17,7 @@ import { migrate } from "../src/db/migrate.js";
 import { uuidv7 } from "../src/ids.js";
 import { createLoaders } from "../src/loaders.js";
 import { connectionArgsMiddleware } from "../src/pagination.js";
-import { permissionsForBench, protectSchema } from "../src/permissions/index.js";
+import { permissionsFor, protectSchema } from "../src/permissions/index.js";
 import { schema } from "../src/schema/index.js";
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 600);
@@ -39,7 +39,7 @@ const serve = (executable: GraphQLSchema) =>
   });
 const servers = {
   bare: serve(schema),
-  shield: serve(applyMiddleware(schema, permissionsForBench, connectionArgsMiddleware)),
+  shield: serve(applyMiddleware(schema, permissionsFor(schema), connectionArgsMiddleware)),
   protected: serve(protectSchema(schema, connectionArgsMiddleware)),
 };
 

@@ -82,6 +82,7 @@ async function requireVisibleUser(ctx: Context, userId: string): Promise<void> {
 }
 
 export const canSeeUserArg = check("canSeeUserArg", async (_p, args, ctx) => {
+  requireViewer(ctx);
   await requireVisibleUser(ctx, decodeIdOf("User", args.id as string, "id"));
 });
 
@@ -123,11 +124,15 @@ export const canSeeNodeArg = check("canSeeNodeArg", async (_p, args, ctx) => {
 
 // ---- Mutations: checked before they run ------------------------------------------------------------------------
 
-export const canCreateGroup = check("canCreateGroup", (_p, args, ctx) =>
-  requireOrganizationPermission(ctx, decodeIdOf("Organization", input(args).organizationId as string, "organizationId"), "members:manage"),
-);
+// Mutation rules ask for a viewer before they read their input: an anonymous request is UNAUTHENTICATED whatever it sends.
+
+export const canCreateGroup = check("canCreateGroup", (_p, args, ctx) => {
+  requireViewer(ctx);
+  return requireOrganizationPermission(ctx, decodeIdOf("Organization", input(args).organizationId as string, "organizationId"), "members:manage");
+});
 
 export const canCreateInvitation = check("canCreateInvitation", async (_p, args, ctx) => {
+  requireViewer(ctx);
   const { organizationId: orgGlobalId, roleId } = input(args) as { organizationId: string; roleId?: string | null };
   const organizationId = decodeIdOf("Organization", orgGlobalId, "organizationId");
   await requireOrganizationPermission(ctx, organizationId, "invitations:create");
