@@ -2,9 +2,8 @@
  * Every environment variable the server reads, parsed once. Bad configuration is reported all at once, naming each
  * bad variable, and never echoes a secret's value.
  */
+import { dirname, join } from "node:path";
 import { z } from "zod";
-
-const DEV_JWT_SECRET = "dev-only-insecure-secret-change-me-0123456789";
 
 const optionalString = z
   .string()
@@ -26,7 +25,7 @@ const EnvSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     PORT: intInRange(4000, 0, 65535),
-    HOST: optionalString.default("0.0.0.0"),
+    HOST: optionalString,
     DATABASE_URL: optionalString.pipe(
       z
         .string()
@@ -67,9 +66,6 @@ const EnvSchema = z
     if (env.PERSISTED_OPERATIONS && env.PERSISTED_OPERATIONS !== "off" && !env.PERSISTED_OPERATIONS_FILE) {
       ctx.addIssue({ code: "custom", path: ["PERSISTED_OPERATIONS_FILE"], message: `is required with PERSISTED_OPERATIONS=${env.PERSISTED_OPERATIONS}` });
     }
-    if (env.NODE_ENV === "production" && env.JWT_SECRET === DEV_JWT_SECRET) {
-      ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "must not be the published development secret in production" });
-    }
   });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -82,13 +78,18 @@ export interface Config {
     | { kind: "postgres"; url: string; poolSize: number }
     | { kind: "pglite"; dataDir: string };
   jwt: {
-    /** HS256 secret; in development a fixed, well-known one when neither a secret nor JWKS is configured. */
+    /**
+     * HS256 secret. Unset with JWKS, and in development without JWT_SECRET: then the secret is the random one kept in
+     * `devSecretFile` (see src/auth/dev-secret.ts), read at start-up.
+     */
     secret?: string;
     jwksUrl?: string;
     issuer?: string;
     audience?: string;
-    /** True when the server fell back to the development secret. */
+    /** True when the server uses the generated development secret (neither JWT_SECRET nor JWT_JWKS_URL). */
     usingDevSecret: boolean;
+    /** Where the development secret is kept: beside the PGlite data directory, else `.data/dev-jwt-secret`. */
+    devSecretFile?: string;
   };
   invitationTtlHours: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -128,16 +129,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
-    host: e.HOST,
+    // Outside production a server reachable only from this machine is the safe default: a developer's laptop on a
+    // shared network should not offer its API (and its development tokens) to the room.
+    host: e.HOST ?? (e.NODE_ENV === "production" ? "0.0.0.0" : "127.0.0.1"),
     database: e.DATABASE_URL
       ? { kind: "postgres", url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
       : { kind: "pglite", dataDir: e.PGLITE_DATA_DIR },
     jwt: {
-      secret: e.JWT_SECRET ?? (usingDevSecret ? DEV_JWT_SECRET : undefined),
+      secret: e.JWT_SECRET,
       jwksUrl: e.JWT_JWKS_URL,
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       usingDevSecret,
+      devSecretFile: usingDevSecret ? devSecretPath(e.DATABASE_URL ? undefined : e.PGLITE_DATA_DIR) : undefined,
     },
     invitationTtlHours: e.INVITATION_TTL_HOURS,
     logLevel: e.LOG_LEVEL,
@@ -150,4 +154,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? { mode: e.PERSISTED_OPERATIONS, file: e.PERSISTED_OPERATIONS_FILE }
         : { mode: "off" },
   };
+}
+
+/** `<parent of the PGlite directory>/dev-jwt-secret`, or `.data/dev-jwt-secret` when the data is not in a directory. */
+function devSecretPath(pgliteDataDir: string | undefined): string {
+  if (!pgliteDataDir || /^[a-z]+:\/\//i.test(pgliteDataDir)) return join(".data", "dev-jwt-secret");
+  return join(dirname(pgliteDataDir), "dev-jwt-secret");
 }

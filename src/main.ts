@@ -5,6 +5,7 @@
  * behind the advisory lock); /ready and /graphql answer 503 until the migrations are applied.
  */
 import { createServer as createHttpServer } from "node:http";
+import { withDevSecret } from "./auth/dev-secret.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
@@ -35,6 +36,15 @@ async function main(): Promise<void> {
       process.exit(78);
     }
   }
+  let devSecretCreated = false;
+  try {
+    const resolved = await withDevSecret(config);
+    devSecretCreated = resolved.devSecretCreated ?? false;
+    config = resolved;
+  } catch (error) {
+    process.stderr.write(`Development secret: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(78);
+  }
   const where = config.database.kind === "postgres" ? "PostgreSQL" : `PGlite at ${config.database.dataDir}`;
 
   let ready = false;
@@ -59,7 +69,7 @@ async function main(): Promise<void> {
   const address = http.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const rateLimit = rateLimiter ? { ...config.rateLimit, store: config.redisUrl ? "redis" : "memory" } : "off";
-  logger.info("listening", { url: `http://localhost:${port}/graphql`, database: where, rateLimit });
+  logger.info("listening", { url: `http://localhost:${port}/graphql`, host: config.host, database: where, rateLimit });
 
   let db: Database | undefined;
   const startUp = (async () => {
@@ -119,7 +129,8 @@ async function main(): Promise<void> {
   logger.info("ready", { url: `http://localhost:${port}/graphql` });
   if (config.jwt.usingDevSecret) {
     process.stderr.write(
-      `\nDevelopment mode: tokens are signed with a built-in secret. Get one with\n` +
+      `\nDevelopment mode: tokens are signed with a random secret ${devSecretCreated ? "generated now and " : ""}kept in ${config.jwt.devSecretFile}.\n` +
+        `Get a token with\n` +
         `  npm run token -- alice@example.com "Alice"\n` +
         `and send it as  Authorization: Bearer <token>  (GraphiQL: http://localhost:${port}/graphql).\n\n`,
     );

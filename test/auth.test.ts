@@ -126,6 +126,7 @@ describe("HS256 tokens (JWT_SECRET)", () => {
         return `${header}.${forged}.${signature}`;
       },
     ],
+    ["without exp (it would never expire)", () => new SignJWT({ sub: newSub(), email: uniqueEmail() }).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(TEST_SECRET))],
     ["without sub", () => new SignJWT({ email: uniqueEmail() }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h").sign(new TextEncoder().encode(TEST_SECRET))],
     ["with an empty sub", () => new SignJWT({ sub: "", email: uniqueEmail() }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h").sign(new TextEncoder().encode(TEST_SECRET))],
     ["without email", () => new SignJWT({ sub: newSub() }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h").sign(new TextEncoder().encode(TEST_SECRET))],

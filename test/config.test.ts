@@ -2,6 +2,7 @@
  * Configuration: defaults, every problem reported at once by variable name, the production rule, and no secret
  * ever repeated back in a message.
  */
+import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
 
@@ -23,7 +24,7 @@ describe("loadConfig", () => {
     expect(config).toMatchObject({
       nodeEnv: "development",
       port: 4000,
-      host: "0.0.0.0",
+      host: "127.0.0.1",
       database: { kind: "pglite", dataDir: ".data/pglite" },
       invitationTtlHours: 168,
       logLevel: "info",
@@ -31,16 +32,17 @@ describe("loadConfig", () => {
       rateLimit: { max: 600, windowMs: 60_000 },
       trustProxy: 0,
     });
-    // Development falls back to a built-in secret, and says so.
+    // Development uses a secret generated at start-up and kept beside the data: none is written in the source.
     expect(config.jwt.usingDevSecret).toBe(true);
-    expect(config.jwt.secret).toEqual(expect.any(String));
+    expect(config.jwt.secret).toBeUndefined();
+    expect(config.jwt.devSecretFile).toBe(".data/dev-jwt-secret");
     expect(config.jwt.jwksUrl).toBeUndefined();
   });
 
   it("treats empty and blank variables as unset", () => {
     const config = loadConfig({ PORT: "", HOST: " ", INVITATION_TTL_HOURS: "", DATABASE_URL: "", JWT_SECRET: "  ", PGLITE_DATA_DIR: "" });
     expect(config.port).toBe(4000);
-    expect(config.host).toBe("0.0.0.0");
+    expect(config.host).toBe("127.0.0.1");
     expect(config.invitationTtlHours).toBe(168);
     expect(config.database).toEqual({ kind: "pglite", dataDir: ".data/pglite" });
     expect(config.jwt.usingDevSecret).toBe(true);
@@ -189,11 +191,24 @@ describe("loadConfig", () => {
     });
   });
 
-  it("refuses the published development secret in production", () => {
-    const devSecret = loadConfig({}).jwt.secret!;
-    const problems = problemsOf({ NODE_ENV: "production", JWT_SECRET: devSecret });
-    expect(problems.map((p) => p.split(":")[0])).toEqual(["JWT_SECRET"]);
-    expect(problems.join("\n")).not.toContain(devSecret);
+  it("listens on every interface in production, on 127.0.0.1 elsewhere, and where HOST says in either", () => {
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET }).host).toBe("0.0.0.0");
+    expect(loadConfig({ NODE_ENV: "development" }).host).toBe("127.0.0.1");
+    expect(loadConfig({ NODE_ENV: "test" }).host).toBe("127.0.0.1");
+    expect(loadConfig({ HOST: "0.0.0.0" }).host).toBe("0.0.0.0");
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, HOST: "10.0.0.5" }).host).toBe("10.0.0.5");
+  });
+
+  it("keeps the development secret beside the PGlite data, or under .data/ when there is no data directory", () => {
+    expect(loadConfig({ PGLITE_DATA_DIR: "/var/lib/app/pglite" }).jwt.devSecretFile).toBe("/var/lib/app/dev-jwt-secret");
+    expect(loadConfig({ PGLITE_DATA_DIR: "memory://" }).jwt.devSecretFile).toBe(".data/dev-jwt-secret");
+    expect(loadConfig({ DATABASE_URL: "postgres://localhost/app" }).jwt.devSecretFile).toBe(".data/dev-jwt-secret");
+    expect(loadConfig({ JWT_SECRET: SECRET }).jwt).toMatchObject({ usingDevSecret: false, devSecretFile: undefined });
+  });
+
+  it("has no secret written in its source", async () => {
+    const source = await readFile(new URL("../src/config.ts", import.meta.url), "utf8");
+    expect(source).not.toMatch(/secret[^\n]*=\s*["'`][^"'`]{16,}["'`]/i);
   });
 
   it("never repeats a value back in its messages", () => {

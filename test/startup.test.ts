@@ -5,7 +5,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { connect } from "node:net";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -128,6 +128,35 @@ describe("the server process on an embedded database", () => {
     expect(await server.stop("SIGTERM")).toBe(0);
     expect(server.stderr()).toContain('"message":"stopped"');
   });
+
+  it("in development without JWT_SECRET: generates a secret beside the data, npm run token uses it, it survives a restart; binds 127.0.0.1", async () => {
+    // HOST "" is unset (the helper sets one otherwise): the development default applies.
+    const devEnv = { PGLITE_DATA_DIR: join(dir, "dev", "pglite"), HOST: "" };
+    const secretFile = join(dir, "dev", "dev-jwt-secret");
+    const first = await spawnServer(devEnv);
+    await first.waitFor("/ready", 200, 120_000);
+    expect(first.stderr()).toContain('"host":"127.0.0.1"');
+    const secret = (await readFile(secretFile, "utf8")).trim();
+    expect(secret.length).toBeGreaterThanOrEqual(32);
+    expect((await stat(secretFile)).mode & 0o777).toBe(0o600);
+    expect(first.stderr()).toContain(secretFile);
+    expect(first.stderr() + first.stdout()).not.toContain(secret);
+
+    const devUser = await devToken(devEnv, "dev@example.com", "Dev");
+    const viewer = await gqlOver(first.url, /* GraphQL */ `{ viewer { email } }`, undefined, devUser);
+    expect(viewer.body).toEqual({ data: { viewer: { email: "dev@example.com" } } });
+    // A token signed with any other secret (as anyone could with a secret published in the source) is refused.
+    const forged = await signDevToken("dev-only-insecure-secret-change-me-0123456789", { sub: "dev|x", email: "x@example.com" });
+    expect((await gqlOver(first.url, /* GraphQL */ `{ viewer { email } }`, undefined, forged)).body.errors[0].extensions.code).toBe("UNAUTHENTICATED");
+    expect(await first.stop("SIGTERM")).toBe(0);
+
+    const second = await spawnServer(devEnv);
+    await second.waitFor("/ready", 200, 120_000);
+    expect((await readFile(secretFile, "utf8")).trim()).toBe(secret);
+    const again = await gqlOver(second.url, /* GraphQL */ `{ viewer { email } }`, undefined, devUser);
+    expect(again.body).toEqual({ data: { viewer: { email: "dev@example.com" } } });
+    expect(await second.stop("SIGTERM")).toBe(0);
+  }, 240_000);
 
   it("refuses bad configuration, naming every bad variable and never echoing a secret", async () => {
     const result = await run(process.execPath, ["--import", "tsx", "src/main.ts"], {

@@ -22,12 +22,14 @@ export type TokenVerifier = (token: string) => Promise<Claims>;
 const MAX_CLAIM_LENGTH = { sub: 255, email: 254, name: 200, picture: 2048 } as const;
 
 export function createTokenVerifier(jwt: Config["jwt"]): TokenVerifier {
-  const options = { issuer: jwt.issuer, audience: jwt.audience };
+  // A token without `exp` would stay valid for ever once leaked: refused like an expired one.
+  const options = { issuer: jwt.issuer, audience: jwt.audience, requiredClaims: ["exp"] };
   let verify: (token: string) => Promise<JWTPayload>;
   if (jwt.jwksUrl) {
     const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(jwt.jwksUrl));
     verify = async (token) => (await jwtVerify(token, jwks, { ...options, algorithms: ["RS256", "ES256"] })).payload;
   } else {
+    if (!jwt.secret) throw new Error("No JWT secret: set JWT_SECRET or JWT_JWKS_URL (in development, load the generated one first)");
     const key = new TextEncoder().encode(jwt.secret);
     verify = async (token) => (await jwtVerify(token, key, { ...options, algorithms: ["HS256"] })).payload;
   }
@@ -41,9 +43,13 @@ export function createTokenVerifier(jwt: Config["jwt"]): TokenVerifier {
       if (jwt.jwksUrl && isKeySetUnavailable(error)) {
         throw new ServiceUnavailableError("The identity provider's signing keys could not be fetched; retry shortly.");
       }
-      const code = (error as { code?: string }).code;
+      const { code, claim } = error as { code?: string; claim?: string };
       throw new UnauthenticatedError(
-        code === "ERR_JWT_EXPIRED" ? "The token has expired." : "The token is invalid (bad signature, format, issuer or audience).",
+        code === "ERR_JWT_EXPIRED"
+          ? "The token has expired."
+          : code === "ERR_JWT_CLAIM_VALIDATION_FAILED" && claim === "exp"
+            ? "The token has no expiry (`exp` claim); tokens must expire."
+            : "The token is invalid (bad signature, format, issuer or audience).",
       );
     }
     return claimsFrom(payload);

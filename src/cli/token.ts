@@ -1,9 +1,11 @@
 /**
- * Prints a development token signed with the configured JWT_SECRET (or the built-in development secret).
+ * Prints a development token signed with the configured JWT_SECRET, or else with the development secret the server
+ * keeps beside its data (created here if the server has not started yet).
  *   npm run token -- <email> [name] [--sub <sub>] [--unverified] [--expires <12h>]
  */
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "../config.js";
+import { withDevSecret } from "../auth/dev-secret.js";
 import { signDevToken } from "../auth/token.js";
 import { normalizeEmail } from "../validation.js";
 
@@ -28,6 +30,12 @@ try {
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   process.stderr.write(`${error.message}\n`);
+  process.exit(78);
+}
+try {
+  config = await withDevSecret(config);
+} catch (error) {
+  process.stderr.write(`Development secret: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(78);
 }
 if (!config.jwt.secret) {
