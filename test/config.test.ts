@@ -78,6 +78,7 @@ describe("loadConfig", () => {
       redisUrl: "redis://:pw@cache.internal:6379/2",
       rateLimit: { max: 120, windowMs: 10_000 },
       trustProxy: 1,
+      persistedOperations: { mode: "off" },
     });
   });
 
