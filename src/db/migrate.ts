@@ -6,11 +6,23 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SqlSession } from "./client.js";
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
+/**
+ * prisma/migrations of this package: found upwards from this module, which runs from src/db/ (tsx, tests) or
+ * bundled into dist/main.js (`npm start`).
+ */
+export const MIGRATIONS_DIR = findUpwards(dirname(fileURLToPath(import.meta.url)), join("prisma", "migrations"));
+
+function findUpwards(from: string, relative: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, relative))) return join(dir, relative);
+    if (dirname(dir) === dir) throw new Error(`${relative} not found above ${from}`);
+  }
+}
 
 /** Arbitrary but fixed: every instance of this server takes the same lock (exported for tests that hold it). */
 export const MIGRATION_LOCK_KEY = 72_707_369;

@@ -50,9 +50,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function spawnServer(env: Record<string, string>, options: { port?: number } = {}): Promise<ServerProcess> {
+/** `args`: what node runs; the TypeScript sources through tsx unless told otherwise (the compiled start: scripts/start.mjs). */
+export async function spawnServer(env: Record<string, string>, options: { port?: number; args?: string[] } = {}): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, options.args ?? ["--import", "tsx", "src/main.ts"], {
     cwd: ROOT,
     env: { ...baseEnv(), HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

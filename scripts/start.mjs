@@ -1,0 +1,24 @@
+/**
+ * `npm start`: runs the compiled server (dist/main.js), building it first when it is missing or older than any
+ * source it is built from (a checkout without `npm install`'s `prepare`, or after editing src/ or prisma/).
+ */
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { buildServer, output, root } from "./build.mjs";
+
+async function newest(path) {
+  const info = await stat(path).catch(() => null);
+  if (!info) return 0;
+  if (!info.isDirectory()) return info.mtimeMs;
+  const entries = await readdir(path);
+  return Math.max(info.mtimeMs, ...(await Promise.all(entries.map((entry) => newest(join(path, entry))))));
+}
+
+const built = (await stat(output).catch(() => null))?.mtimeMs ?? 0;
+const sources = Math.max(await newest(join(root, "src")), await newest(join(root, "package-lock.json")));
+if (sources > built) {
+  process.stderr.write("Building dist/main.js (sources changed)…\n");
+  await buildServer();
+}
+await import(pathToFileURL(output).href);
