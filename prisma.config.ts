@@ -1,4 +1,4 @@
-// The Prisma CLI runs here with its WebAssembly engine only (see shared/PLATFORM.md): no engine download.
+// The Prisma CLI runs here with its WebAssembly engine only (see docs/platform.md): no engine download.
 // The adapter is an in-memory PGlite; the CLI is used for `generate` and `migrate diff`, never against a real database.
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";

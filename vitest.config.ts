@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
 
 // Yoga, Pothos and shield load graphql as CommonJS; make test files use the same copy, or `instanceof GraphQLError`
-// fails across the two and real errors get masked.
+// fails across the two and real errors get masked (see docs/platform.md).
 const graphqlCjs = createRequire(import.meta.url).resolve("graphql");
 
 /**

@@ -1,7 +1,7 @@
 /**
- * The error codes of the API as GraphQLError subclasses, the one place that turns anything else (Prisma errors,
- * Pothos validation errors, database outages) into a code a client can act on, and the masking that decides what
- * of an error a client sees.
+ * The error codes of the API (docs/api.md, "Errors") as GraphQLError subclasses, the one place that turns anything
+ * else (Prisma errors, Pothos validation errors, database outages) into a code a client can act on, and the masking
+ * that decides what of an error a client sees.
  */
 import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";

@@ -1,6 +1,6 @@
 /**
  * Applies prisma/migrations/NNNN_name/migration.sql at start-up, the way `prisma migrate deploy` would
- * (which cannot run here through the pg adapter; see shared/PLATFORM.md): in name order, each in its own transaction,
+ * (which cannot run through the pg driver adapter; see docs/platform.md): in name order, each in its own transaction,
  * recorded in `_prisma_migrations` with the file's sha256 so `prisma migrate status` agrees. A session-level advisory
  * lock serialises instances that start together, so each migration is applied once.
  */

@@ -1,4 +1,4 @@
-/** The permissions of the API contract and the three roles every organization starts with. */
+/** The permission catalogue (docs/api.md, "Roles and permissions") and the three roles every organization starts with. */
 export const PERMISSIONS = [
   "organization:update",
   "members:read",
