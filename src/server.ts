@@ -19,6 +19,7 @@ import { connectionArgsMiddleware } from "./pagination.js";
 import { protectSchema } from "./permissions/index.js";
 import { inputGuard } from "./plugins/input-guard.js";
 import { DOCUMENT_ID_PARAM, persistedOperations, type PersistedDocuments, type PersistedOperationsMode } from "./plugins/persisted-operations.js";
+import { requestInfo, requestLog } from "./plugins/request-log.js";
 import type { RateLimiter } from "./ratelimit.js";
 import { schema } from "./schema/index.js";
 
@@ -71,6 +72,8 @@ export function createServer(options: ServerOptions): Server {
     },
     ...(persisted ? { extraParamNames: [DOCUMENT_ID_PARAM] } : {}),
     plugins: [
+      // The request log comes first: its onRequest must run before a probe ends the request.
+      requestLog(logger),
       probes(isReady, isStopping),
       requestErrorCodes(),
       inputGuard(),
@@ -79,11 +82,12 @@ export function createServer(options: ServerOptions): Server {
     ],
     context: async (initial): Promise<Context> => {
       const { request } = initial;
-      const requestId = request.headers.get("x-request-id")?.slice(0, 100) || randomUUID();
+      const info = requestInfo(request);
       if (!isReady()) throw new ServiceUnavailableError("The server is starting; retry shortly.");
       const viewer = await viewerFrom(request.headers.get("authorization"), verifyToken);
+      if (viewer.kind === "user") info.viewerId = viewer.id;
       await rateLimiter?.check(request, initial, viewer);
-      return { requestId, viewer, loaders: createLoaders(viewer), settings };
+      return { requestId: info.requestId, viewer, loaders: createLoaders(viewer), settings };
     },
     maskedErrors: {
       maskError: (error) => maskError(error, logger),
