@@ -47,6 +47,10 @@ const EnvSchema = z
     TRUST_PROXY: intInRange(0, 0, 10),
     PERSISTED_OPERATIONS: optionalString.pipe(z.enum(["off", "allow", "only"], { error: "must be off, allow or only" }).optional()),
     PERSISTED_OPERATIONS_FILE: optionalString,
+    METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, "must be a whole number (digits only)").optional())
+      .transform((value) => (value === undefined ? undefined : Number(value)))
+      .pipe(z.number().min(1, "must be at least 1").max(65535, "must be at most 65535").optional()),
+    METRICS_HOST: optionalString,
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
@@ -65,6 +69,10 @@ const EnvSchema = z
     }
     if (env.PERSISTED_OPERATIONS && env.PERSISTED_OPERATIONS !== "off" && !env.PERSISTED_OPERATIONS_FILE) {
       ctx.addIssue({ code: "custom", path: ["PERSISTED_OPERATIONS_FILE"], message: `is required with PERSISTED_OPERATIONS=${env.PERSISTED_OPERATIONS}` });
+    }
+    // Metrics say which operations are called and how they fail: never on the port the clients reach.
+    if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
+      ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from PORT (metrics are never served on the public port)" });
     }
   });
 
@@ -108,6 +116,8 @@ export interface Config {
    * document, `only` refuses documents not in the manifest. The file is read at start-up (src/main.ts).
    */
   persistedOperations: { mode: "off" } | { mode: "allow" | "only"; file: string };
+  /** Prometheus metrics on their own port; undefined: off. The host defaults to HOST. */
+  metrics?: { port: number; host: string };
 }
 
 export class ConfigError extends Error {
@@ -153,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       e.PERSISTED_OPERATIONS && e.PERSISTED_OPERATIONS !== "off" && e.PERSISTED_OPERATIONS_FILE
         ? { mode: e.PERSISTED_OPERATIONS, file: e.PERSISTED_OPERATIONS_FILE }
         : { mode: "off" },
+    metrics: e.METRICS_PORT === undefined ? undefined : { port: e.METRICS_PORT, host: e.METRICS_HOST ?? e.HOST ?? (e.NODE_ENV === "production" ? "0.0.0.0" : "127.0.0.1") },
   };
 }
 

@@ -11,6 +11,7 @@ import { openDatabase, type Database } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import { loadPersistedDocuments } from "./plugins/persisted-operations.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createMetrics } from "./metrics.js";
 import { rateLimiterFromConfig } from "./ratelimit.js";
 import { createServer } from "./server.js";
 
@@ -49,8 +50,9 @@ async function main(): Promise<void> {
 
   let ready = false;
   let stopping = false;
-  const rateLimiter = rateLimiterFromConfig(config, logger);
-  const yoga = createServer({ config, logger, isReady: () => ready, isStopping: () => stopping, rateLimiter, persistedOperations });
+  const metrics = config.metrics ? createMetrics() : undefined;
+  const rateLimiter = rateLimiterFromConfig(config, logger, { onRefused: (client) => metrics?.rateLimitRefused("requests", client) });
+  const yoga = createServer({ config, logger, isReady: () => ready, isStopping: () => stopping, rateLimiter, persistedOperations, metrics });
   const http = createHttpServer(yoga);
   // While stopping, a keep-alive connection is closed as soon as its response is done, instead of idling until
   // keepAliveTimeout and holding the shutdown back.
@@ -70,10 +72,16 @@ async function main(): Promise<void> {
   const port = typeof address === "object" && address ? address.port : config.port;
   const rateLimit = rateLimiter ? { ...config.rateLimit, store: config.redisUrl ? "redis" : "memory" } : "off";
   logger.info("listening", { url: `http://localhost:${port}/graphql`, host: config.host, database: where, rateLimit });
+  if (metrics && config.metrics) {
+    // A separate server on its own port: metrics are for the operator's scraper, never for the API's clients.
+    const metricsPort = await metrics.listen(config.metrics.port, config.metrics.host);
+    logger.info("metrics", { url: `http://${config.metrics.host}:${metricsPort}/metrics` });
+  }
 
   let db: Database | undefined;
   const startUp = (async () => {
     db = await openDatabase(config.database);
+    metrics?.setPoolStats(db.poolStats);
     const session = await db.session();
     try {
       const result = await migrate(session);
@@ -108,6 +116,7 @@ async function main(): Promise<void> {
         }
         const closed = await closeQuietly(db, logger);
         await rateLimiter?.close().catch((error: unknown) => logger.warn("closing the rate limit store failed", { error }));
+        await metrics?.close();
         logger.info("stopped");
         process.exit(closed ? exitCode : 1);
       })();

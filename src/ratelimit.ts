@@ -134,6 +134,8 @@ export interface RateLimiterOptions {
   /** Proxies in front that append to X-Forwarded-For (see clientAddress); 0 ignores the header. */
   trustProxy?: number;
   logger: Logger;
+  /** Called for each refused request (the metrics count them), with the kind of client key. */
+  onRefused?: (client: "user" | "ip" | "anonymous") => void;
 }
 
 export interface RateLimiter {
@@ -180,7 +182,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const window = await hit(key);
       if (!window) return;
       counted.set(request, window);
-      if (window.count > max) throw new RateLimitedError(Math.max(1, window.resetAt - now().getTime()));
+      if (window.count > max) {
+        options.onRefused?.(viewer.kind === "user" ? "user" : key === "anonymous" ? "anonymous" : "ip");
+        throw new RateLimitedError(Math.max(1, window.resetAt - now().getTime()));
+      }
     },
     plugin: {
       onResponse({ request, response }) {
@@ -196,10 +201,14 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 }
 
 /** The limiter the configuration asks for, or undefined when RATE_LIMIT_MAX is 0. */
-export function rateLimiterFromConfig(config: Pick<Config, "redisUrl" | "rateLimit" | "trustProxy">, logger: Logger): RateLimiter | undefined {
+export function rateLimiterFromConfig(
+  config: Pick<Config, "redisUrl" | "rateLimit" | "trustProxy">,
+  logger: Logger,
+  hooks: Pick<RateLimiterOptions, "onRefused"> = {},
+): RateLimiter | undefined {
   if (config.rateLimit.max === 0) return undefined;
   const store = config.redisUrl ? createRedisStore(config.redisUrl, { logger }) : createMemoryStore();
-  return createRateLimiter({ store, ...config.rateLimit, trustProxy: config.trustProxy, logger });
+  return createRateLimiter({ store, ...config.rateLimit, trustProxy: config.trustProxy, logger, ...hooks });
 }
 
 /** `ip:<address>` for an anonymous request, or `anonymous` (one budget for all) when no address is known. */

@@ -15,6 +15,7 @@ import { currentDatabase } from "./db/client.js";
 import { isConnectionError, maskError, ServiceUnavailableError, UnauthenticatedError } from "./errors.js";
 import { createLoaders, freshLoadersAfterMutations } from "./loaders.js";
 import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
 import { connectionArgsMiddleware } from "./pagination.js";
 import { protectSchema } from "./permissions/index.js";
 import { inputGuard } from "./plugins/input-guard.js";
@@ -39,6 +40,8 @@ export interface ServerOptions {
   rateLimiter?: RateLimiter;
   /** Trusted documents (see src/plugins/persisted-operations.ts); none: every request sends its `query`. */
   persistedOperations?: { mode: PersistedOperationsMode; documents: PersistedDocuments };
+  /** Prometheus metrics (see src/metrics.ts); none: not observed. */
+  metrics?: Metrics;
 }
 
 /** The executable schema: Pothos' schema with the pagination checks and the shield rules applied. */
@@ -79,6 +82,7 @@ export function createServer(options: ServerOptions): Server {
       inputGuard(),
       ...(persisted ? [persistedOperations(persisted.mode, persisted.documents)] : []),
       ...(rateLimiter ? [rateLimiter.plugin] : []),
+      ...(options.metrics?.plugins ?? []),
     ],
     context: async (initial): Promise<Context> => {
       const { request } = initial;

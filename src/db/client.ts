@@ -31,6 +31,8 @@ export interface Database {
    * autovacuum owns this. Run after migrations; PGlite also runs it periodically while open.
    */
   analyze(): Promise<void>;
+  /** Connection counts of the pool, for metrics; PGlite has no pool. */
+  poolStats?(): { total: number; idle: number; waiting: number; max: number };
   close(): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ function openPostgres(url: string, poolSize: number): Database {
       await pool.query("SELECT 1");
     },
     async analyze() {},
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: poolSize }),
     async close() {
       await prisma.$disconnect();
       await pool.end();

@@ -65,13 +65,18 @@ export function requestLog(logger: Logger): Plugin {
       const info = requestInfo(request);
       info.operationName ??= operationNameOf(undefined, params.operationName).name;
     },
-    onExecute({ args }) {
-      const request = (args.contextValue as { request?: Request }).request;
+    // Named once the document parses, so that requests refused after parsing (invalid, rate limited, unauthenticated)
+    // are named too.
+    onParse({ context }) {
+      const { request, params } = context as { request?: Request; params?: { operationName?: string | null } };
       if (!request) return;
-      const { name, type } = operationNameOf(args.document, args.operationName);
-      const info = requestInfo(request);
-      info.operationName = name;
-      info.operationType = type;
+      return ({ result }) => {
+        if (!result || result instanceof Error || (result as { kind?: string }).kind !== "Document") return;
+        const { name, type } = operationNameOf(result as DocumentNode, params?.operationName);
+        const info = requestInfo(request);
+        info.operationName = name;
+        info.operationType = type;
+      };
     },
     onResultProcess({ request, result }) {
       const info = requestInfo(request);

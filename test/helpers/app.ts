@@ -9,6 +9,7 @@ import { loadConfig } from "../../src/config.js";
 import { openDatabase, type Database } from "../../src/db/client.js";
 import { onQuery } from "../../src/db/query-log.js";
 import { createLogger, type Logger } from "../../src/logger.js";
+import type { Metrics } from "../../src/metrics.js";
 import type { RateLimiter } from "../../src/ratelimit.js";
 import { createServer, type Server } from "../../src/server.js";
 
@@ -50,7 +51,7 @@ export function uniqueEmail(prefix = "user"): string {
  * `rateLimiter`: none by default, so that no test but the rate-limit tests ever meets a limit. `logger`: silent by
  * default (TEST_LOG_LEVEL shows the lines).
  */
-export async function startApp(options: { invitationTtlHours?: number; rateLimiter?: RateLimiter; logger?: Logger } = {}): Promise<TestApp> {
+export async function startApp(options: { invitationTtlHours?: number; rateLimiter?: RateLimiter; logger?: Logger; metrics?: Metrics } = {}): Promise<TestApp> {
   const dbKind = (process.env.TEST_DB as "pglite" | "postgres" | undefined) ?? "pglite";
   const db =
     dbKind === "postgres"
@@ -60,7 +61,7 @@ export async function startApp(options: { invitationTtlHours?: number; rateLimit
           { loadDataDir: new Blob([await import("node:fs/promises").then((fs) => fs.readFile(inject("pgliteSnapshot")))]) },
         );
   const config = loadConfig({ NODE_ENV: "test", JWT_SECRET: TEST_SECRET, INVITATION_TTL_HOURS: String(options.invitationTtlHours ?? 168) });
-  const server = createServer({ config, logger: options.logger ?? createLogger((process.env.TEST_LOG_LEVEL as "error" | undefined) ?? "silent"), isReady: () => true, rateLimiter: options.rateLimiter });
+  const server = createServer({ config, logger: options.logger ?? createLogger((process.env.TEST_LOG_LEVEL as "error" | undefined) ?? "silent"), isReady: () => true, rateLimiter: options.rateLimiter, metrics: options.metrics });
 
   const fetchPath = (path: string, init?: RequestInit) => Promise.resolve(server.fetch(`http://localhost${path}`, init ?? {}));
 
