@@ -65,6 +65,7 @@ describe("loadConfig", () => {
       RATE_LIMIT_MAX: "120",
       RATE_LIMIT_WINDOW_MS: "10000",
       TRUST_PROXY: "1",
+      METRICS_PORT: "9464",
     });
     expect(config).toEqual({
       nodeEnv: "production",
@@ -79,6 +80,7 @@ describe("loadConfig", () => {
       rateLimit: { max: 120, windowMs: 10_000 },
       trustProxy: 1,
       persistedOperations: { mode: "off" },
+      metrics: { port: 9464, host: "127.0.0.1" },
     });
   });
 

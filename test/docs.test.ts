@@ -1,11 +1,13 @@
 /**
  * The documentation keeps up with the code: every operation of schema.graphql and every error code and reason of
- * src/errors.ts is named in docs/api.md, and nothing in the repository points outside it.
+ * src/errors.ts is named in docs/api.md, every environment variable of src/config.ts is described in
+ * docs/configuration.md, and nothing in the repository points outside it.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { buildSchema } from "graphql";
 import { describe, expect, it } from "vitest";
+import { configurationMarkdown, configVariables, DESCRIPTIONS } from "../src/docs/configuration.js";
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
 
@@ -14,9 +16,11 @@ function codeSpans(markdown: string): Set<string> {
   return new Set([...markdown.matchAll(/`([^`\n]+)`/g)].flatMap((m) => [m[1]!, ...m[1]!.split(/[^A-Za-z0-9_:]+/)]));
 }
 
-/** The string literals of every exported `…Code` / `…Reason` union type in a TypeScript source. */
+/** The string literals of every exported `…Code` / `…Reason` union type and `…CODES` / `…REASONS` list in a source. */
 export function errorNames(source: string): string[] {
-  return [...source.matchAll(/export type \w+(?:Code|Reason)\s*=([^;]+);/g)].flatMap((m) => [...m[1]!.matchAll(/"([A-Z_]+)"/g)].map((s) => s[1]!));
+  return [...source.matchAll(/export (?:type \w+(?:Code|Reason)|const \w*(?:CODES|REASONS))\s*=([^;]+);/g)].flatMap((m) =>
+    [...m[1]!.matchAll(/"([A-Z_]+)"/g)].map((s) => s[1]!),
+  );
 }
 
 describe("docs/api.md", () => {
@@ -41,6 +45,26 @@ describe("docs/api.md", () => {
   it("the checks see a missing name", () => {
     expect(codeSpans("`createInvitation` and createGroup").has("createGroup")).toBe(false);
     expect(errorNames('export type ErrorCode =\n  | "A_CODE"\n  | "B";\nexport type X = "NOPE";')).toEqual(["A_CODE", "B"]);
+    expect(errorNames('export const ERROR_CODES = [\n  "C_CODE",\n] as const;\nexport type ErrorCode = (typeof ERROR_CODES)[number];')).toEqual(["C_CODE"]);
+  });
+});
+
+describe("docs/configuration.md", () => {
+  const page = read("docs/configuration.md");
+
+  it("names every variable src/config.ts parses", () => {
+    const variables = configVariables();
+    expect(variables).toEqual(expect.arrayContaining(["PORT", "DATABASE_URL", "METRICS_PORT"]));
+    const documented = codeSpans(page);
+    expect(variables.filter((name) => !documented.has(name))).toEqual([]);
+  });
+
+  it("describes every variable (add the missing ones to src/docs/configuration.ts)", () => {
+    expect(configVariables().filter((name) => !DESCRIPTIONS[name])).toEqual([]);
+  });
+
+  it("is what `npm run docs:config` writes today", () => {
+    expect(page, "docs/configuration.md is out of date: run `npm run docs:config`").toBe(configurationMarkdown());
   });
 });
 

@@ -1,0 +1,79 @@
+/**
+ * The configuration reference (docs/configuration.md), generated from the zod schema in src/config.ts: the variable
+ * names and defaults come from the schema itself, so the page cannot list a variable the server does not read or
+ * miss one it does. The descriptions live here, next to the generator, rather than on the schema's lines, so that a
+ * variable added to the schema only needs one line here (test/docs.test.ts fails until it has one).
+ */
+import { EnvSchema } from "../config.js";
+
+/** What each variable means; `default` overrides the default read from the schema when it depends on something else. */
+export const DESCRIPTIONS: Record<string, { group: string; text: string; default?: string }> = {
+  NODE_ENV: { group: "Server", text: "`development`, `production` or `test`. `production` requires `JWT_SECRET` or `JWT_JWKS_URL`." },
+  PORT: { group: "Server", text: "The public HTTP port (`/graphql`, `/health`, `/ready`). `0` picks a free port." },
+  HOST: { group: "Server", text: "The interface to listen on." },
+  SHUTDOWN_TIMEOUT_MS: { group: "Server", text: "How long `SIGTERM`/`SIGINT` wait for in-flight requests before closing connections (0 to 600,000)." },
+  LOG_LEVEL: { group: "Server", text: "`debug`, `info`, `warn`, `error` or `silent`. JSON lines on stderr; one line per request at `info`." },
+  DATABASE_URL: { group: "Database", text: "A `postgres://` or `postgresql://` URL. Unset: the embedded PGlite database in `PGLITE_DATA_DIR`." },
+  DATABASE_POOL_SIZE: { group: "Database", text: "PostgreSQL connections per instance (1 to 1,000)." },
+  PGLITE_DATA_DIR: { group: "Database", text: "The PGlite data folder when `DATABASE_URL` is unset; `memory://` keeps the data in memory." },
+  JWT_SECRET: {
+    group: "Authentication",
+    text: "HS256 secret, at least 32 characters. In development without it (and without `JWT_JWKS_URL`) the server uses a development secret.",
+    default: "unset (development secret outside production)",
+  },
+  JWT_JWKS_URL: { group: "Authentication", text: "An http(s) URL of a JSON Web Key Set: RS256/ES256 tokens from an identity provider. Takes precedence over `JWT_SECRET`." },
+  JWT_ISSUER: { group: "Authentication", text: "The expected `iss` claim; checked when set, required with `JWT_JWKS_URL`." },
+  JWT_AUDIENCE: { group: "Authentication", text: "The expected `aud` claim; checked when set, required with `JWT_JWKS_URL`." },
+  INVITATION_TTL_HOURS: { group: "Invitations", text: "Default lifetime of an invitation, in hours (1 to 720)." },
+  REDIS_URL: { group: "Rate limits", text: "A `redis://` or `rediss://` URL: rate-limit counters shared by every instance. Unset: each instance counts in its own memory." },
+  RATE_LIMIT_MAX: { group: "Rate limits", text: "GraphQL requests per window per client (user, or address when anonymous). `0` turns every rate limit off." },
+  RATE_LIMIT_WINDOW_MS: { group: "Rate limits", text: "Length of the rate-limit window in milliseconds (100 to 86,400,000)." },
+  TRUST_PROXY: { group: "Rate limits", text: "How many reverse proxies in front append to `X-Forwarded-For` (0 to 10). `0` ignores the header and uses the connection's address." },
+  PERSISTED_OPERATIONS: { group: "Trusted documents", text: "`off`, `allow` (manifest ids and any document) or `only` (manifest ids only)." },
+  PERSISTED_OPERATIONS_FILE: { group: "Trusted documents", text: "The persisted-documents manifest (`{\"sha256:<hash>\": \"<document>\"}`); required unless `PERSISTED_OPERATIONS=off`." },
+  METRICS_PORT: { group: "Metrics", text: "Serve Prometheus metrics on `GET /metrics` of this port, a separate server (must differ from `PORT`). Unset: no metrics." },
+  METRICS_HOST: { group: "Metrics", text: "The interface the metrics port listens on.", default: "the value of `HOST`" },
+};
+
+/** Every variable src/config.ts parses, in the schema's order. */
+export function configVariables(): string[] {
+  return Object.keys(EnvSchema.shape);
+}
+
+function defaultOf(name: string): string {
+  const documented = DESCRIPTIONS[name]?.default;
+  if (documented) return documented;
+  const field = (EnvSchema.shape as Record<string, { safeParse(value: unknown): { success: boolean; data?: unknown } }>)[name]!;
+  const parsed = field.safeParse(undefined);
+  if (!parsed.success || parsed.data === undefined) return "unset";
+  return `\`${String(parsed.data)}\``;
+}
+
+const escapeCell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/** The Markdown page. */
+export function configurationMarkdown(): string {
+  const groups = new Map<string, string[]>();
+  for (const name of configVariables()) {
+    const group = DESCRIPTIONS[name]?.group ?? "Undocumented";
+    groups.set(group, [...(groups.get(group) ?? []), name]);
+  }
+  const sections = [...groups].map(([group, names]) => {
+    const rows = names.map((name) => {
+      const text = DESCRIPTIONS[name]?.text ?? "Undocumented: add a description in src/docs/configuration.ts.";
+      return `| \`${name}\` | ${escapeCell(defaultOf(name))} | ${escapeCell(text)} |`;
+    });
+    return `## ${group}\n\n| variable | default | meaning |\n|---|---|---|\n${rows.join("\n")}\n`;
+  });
+  return [
+    "# Configuration reference",
+    "",
+    "<!-- Generated from src/config.ts by `npm run docs:config`; do not edit by hand. -->",
+    "",
+    "Every environment variable the server reads, parsed once at start-up by `src/config.ts`. An empty value counts",
+    "as unset. Bad configuration stops the start (exit code 78) naming every bad variable, never echoing a secret.",
+    "See [operations.md](operations.md) for a production checklist.",
+    "",
+    ...sections.flatMap((section) => [section]),
+  ].join("\n");
+}
