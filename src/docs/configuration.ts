@@ -10,7 +10,7 @@ import { EnvSchema } from "../config.js";
 export const DESCRIPTIONS: Record<string, { group: string; text: string; default?: string }> = {
   NODE_ENV: { group: "Server", text: "`development`, `production` or `test`. `production` requires `JWT_SECRET` or `JWT_JWKS_URL`." },
   PORT: { group: "Server", text: "The public HTTP port (`/graphql`, `/health`, `/ready`). `0` picks a free port." },
-  HOST: { group: "Server", text: "The interface to listen on." },
+  HOST: { group: "Server", text: "The interface to listen on.", default: "`127.0.0.1` (development), `0.0.0.0` (production)" },
   SHUTDOWN_TIMEOUT_MS: { group: "Server", text: "How long `SIGTERM`/`SIGINT` wait for in-flight requests before closing connections (0 to 600,000)." },
   LOG_LEVEL: { group: "Server", text: "`debug`, `info`, `warn`, `error` or `silent`. JSON lines on stderr; one line per request at `info`." },
   DATABASE_URL: { group: "Database", text: "A `postgres://` or `postgresql://` URL. Unset: the embedded PGlite database in `PGLITE_DATA_DIR`." },
@@ -18,8 +18,9 @@ export const DESCRIPTIONS: Record<string, { group: string; text: string; default
   PGLITE_DATA_DIR: { group: "Database", text: "The PGlite data folder when `DATABASE_URL` is unset; `memory://` keeps the data in memory." },
   JWT_SECRET: {
     group: "Authentication",
-    text: "HS256 secret, at least 32 characters. In development without it (and without `JWT_JWKS_URL`) the server uses a development secret.",
-    default: "unset (development secret outside production)",
+    text:
+      "HS256 secret, at least 32 characters. In development without it (and without `JWT_JWKS_URL`) the server generates a random secret on first start and keeps it in `dev-jwt-secret` beside the PGlite data folder (else `.data/dev-jwt-secret`), where `npm run token` reads it.",
+    default: "unset (outside production: a generated development secret)",
   },
   JWT_JWKS_URL: { group: "Authentication", text: "An http(s) URL of a JSON Web Key Set: RS256/ES256 tokens from an identity provider. Takes precedence over `JWT_SECRET`." },
   JWT_ISSUER: { group: "Authentication", text: "The expected `iss` claim; checked when set, required with `JWT_JWKS_URL`." },
