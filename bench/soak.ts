@@ -55,12 +55,15 @@ function positive(name: string, fallback: number): number {
 
 const children = new Set<ChildProcess>();
 let cleanup: (() => Promise<void>) | undefined;
+/** Set by SIGINT/SIGTERM: the run's own failures that follow (requests to killed instances) are not reported. */
+let interrupted = false;
 
 process.on("exit", () => {
   for (const child of children) child.kill("SIGKILL");
 });
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
+    interrupted = true;
     process.stderr.write(`\n${signal}: stopping the instances and dropping the database\n`);
     for (const child of children) child.kill("SIGKILL");
     void (cleanup?.() ?? Promise.resolve()).finally(() => process.exit(130));
@@ -172,6 +175,7 @@ async function main(): Promise<number> {
   cleanup = async () => {
     if (dropped || settings.keep) return;
     dropped = true;
+    if (interrupted) await rm(logDir, { recursive: true, force: true });
     const client = new pg.Client({ connectionString: settings.adminUrl });
     await client.connect();
     await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
@@ -402,8 +406,11 @@ function printReport(report: { tally: Tally; checks: Check[]; rows: Record<strin
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    if (!interrupted) process.exit(code);
+  },
   async (error: unknown) => {
+    if (interrupted) return; // the signal handler exits once the database is dropped
     process.stderr.write(`soak: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     for (const child of children) child.kill("SIGKILL");
     await cleanup?.().catch(() => {});

@@ -280,6 +280,9 @@ export async function runClients(send: Send, population: Population, options: So
       if (tally.internalSamples.length < SAMPLES) tally.internalSamples.push({ operation, status, error: body.errors?.[0] ?? body });
     } else if (codes.includes("SERVICE_UNAVAILABLE") || status === 503) {
       tally.unavailable += 1;
+      // As a well-behaved client does: wait as long as the server asks (bounded) before the next request.
+      const retryAfterMs = Number(body.errors?.find((e) => e.extensions?.code === "SERVICE_UNAVAILABLE")?.extensions?.retryAfterMs ?? 1_000);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Number.isFinite(retryAfterMs) ? retryAfterMs : 1_000, 5_000)));
     } else if (!EXPECTED[operation]?.includes(outcome) || (outcome === "OK" && codes.length > 0)) {
       tally.unexpected += 1;
       if (tally.unexpectedSamples.length < SAMPLES) tally.unexpectedSamples.push({ operation, status, error: body.errors?.[0] ?? body });
