@@ -6,11 +6,11 @@
  *   SOAK_SECONDS=60 SOAK_CLIENTS=200 SOAK_INSTANCES=3 npm run soak
  *
  * The database is created through SOAK_ADMIN_URL (default postgres://root@127.0.0.1:5432/postgres) and dropped at the
- * end unless SOAK_KEEP=1 (which also keeps the instances' logs). Instances are real processes (`tsx src/main.ts`, what
- * `npm start` runs) on free ports with REDIS_URL (default redis://127.0.0.1:6379) and rate limits off, so that the
+ * end unless SOAK_KEEP=1 (which also keeps the instances' logs). Instances are real processes (`scripts/start.mjs`,
+ * what `npm start` runs: the esbuild bundle, built once before they start) on free ports with REDIS_URL (default redis://127.0.0.1:6379) and rate limits off, so that the
  * clients meet the races and not the budgets. Every child process is killed when this one ends, however it ends.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
@@ -18,6 +18,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import pg from "pg";
 import type { SqlSession } from "../src/db/client.js";
 import { checkInvariants, type InvariantResult } from "../src/db/invariants.js";
@@ -92,7 +93,7 @@ async function startInstance(index: number, databaseUrl: string, logDir: string)
   const out = createWriteStream(log);
   const env: Record<string, string> = {};
   for (const key of ["PATH", "HOME", "TMPDIR", "LANG"]) if (process.env[key] !== undefined) env[key] = process.env[key]!;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, ["scripts/start.mjs"], {
     cwd: ROOT,
     env: {
       ...env,
@@ -187,6 +188,8 @@ async function main(): Promise<number> {
       `soak: ${settings.instances} instances, ${settings.clients} clients, ${settings.seconds} s; ` +
         `${settings.organizations} organizations, ${settings.invitees} invitees; database ${database}; logs ${logDir}`,
     );
+    // Built once here: `npm start` would otherwise build a stale bundle in every instance at once, over one file.
+    await promisify(execFile)(process.execPath, ["scripts/build.mjs"], { cwd: ROOT });
     const instances = await Promise.all(Array.from({ length: settings.instances }, (_, i) => startInstance(i, databaseUrl, logDir)));
     await Promise.all(instances.map((instance) => waitReady(instance)));
     console.log(`ready after ${((Date.now() - started) / 1000).toFixed(1)} s: ${instances.map((i) => i.url).join(" ")}`);
