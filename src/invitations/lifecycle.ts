@@ -33,8 +33,7 @@ export async function create(tx: Tx, actor: Actor, input: CreateInput, now: Date
   const { organizationId, email } = input;
   const { token, hash } = newToken();
   await lockAddress(tx, organizationId, email);
-  await refuseMember(tx, organizationId, email);
-  await retireExpired(tx, organizationId, email, now);
+  await retireExpiredRefusingMember(tx, organizationId, email, now);
   const invitation = await tx.invitation.create({
     data: {
       organizationId,
@@ -45,7 +44,8 @@ export async function create(tx: Tx, actor: Actor, input: CreateInput, now: Date
       tokenHash: hash,
       expiresAt: input.expiresAt,
       createdAt: now,
-      groups: { connect: input.groupIds.map((id) => ({ id })) },
+      // Without groups, no nested write: Prisma then inserts with RETURNING instead of inserting and reading back.
+      ...(input.groupIds.length > 0 ? { groups: { connect: input.groupIds.map((id) => ({ id })) } } : {}),
     },
   });
   await recordEvent(tx, { type: "CREATED", invitation, actor, occurredAt: now, token });
@@ -201,6 +201,24 @@ export function addressLockKey(organizationId: string, email: string): string {
 async function refuseMember(tx: Tx, organizationId: string, email: string): Promise<void> {
   const member = await tx.membership.findFirst({ where: { organizationId, user: { email } }, select: { id: true } });
   if (member) throw new ConflictError("ALREADY_MEMBER", `${email} is already a member of this organization.`);
+}
+
+/**
+ * `retireExpired` and `refuseMember` in one round trip, for create (the hot write). The update runs whatever the
+ * answer; a member makes the caller throw, which rolls it back with the rest of the transaction.
+ */
+async function retireExpiredRefusingMember(tx: Tx, organizationId: string, email: string, now: Date): Promise<void> {
+  const [row] = await tx.$queryRaw<{ member: boolean }[]>`
+    WITH retired AS (
+      UPDATE "Invitation" SET "status" = 'EXPIRED', "updatedAt" = ${now.toISOString()}::timestamptz
+       WHERE "organizationId" = ${organizationId}::uuid AND "email" = ${email} AND "status" = 'PENDING'
+         AND "expiresAt" <= ${now.toISOString()}::timestamptz AND "deletedAt" IS NULL
+      RETURNING 1
+    )
+    SELECT EXISTS (
+      SELECT 1 FROM "Membership" m JOIN "User" u ON u."id" = m."userId" WHERE m."organizationId" = ${organizationId}::uuid AND u."email" = ${email}
+    ) AS member`;
+  if (row?.member) throw new ConflictError("ALREADY_MEMBER", `${email} is already a member of this organization.`);
 }
 
 /** Marks other pending-but-expired invitations for the same address EXPIRED, so they stop holding the unique slot. */

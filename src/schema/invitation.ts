@@ -28,9 +28,10 @@ export const InvitationRef = builder.prismaNode("Invitation", {
   id: { field: "id" },
   fields: (t) => ({
     email: t.exposeString("email"),
+    // No `select`: the type is in include mode, so every row carries its scalars already, and a `select` here made
+    // Pothos read a mutation payload's invitation again (one more statement) just to be sure of them.
     status: t.field({
       type: InvitationStatusEnum,
-      select: { status: true, expiresAt: true },
       resolve: (invitation) => effectiveStatus(invitation, now()),
     }),
     organization: t.relation("organization"),
