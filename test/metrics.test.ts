@@ -3,12 +3,13 @@
  * operation and outcome, GraphQL phases, rate-limit refusals, and the pool gauges on PostgreSQL; label values stay
  * bounded whatever names clients invent.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
 import { createMetrics, operationLabeler, type Metrics } from "../src/metrics.js";
 import { createMemoryStore, createRateLimiter } from "../src/ratelimit.js";
-import { startApp, type TestApp } from "./helpers/app.js";
+import { startApp, TEST_SECRET, type TestApp } from "./helpers/app.js";
+import { freePort, gqlOver, killAll, spawnServer } from "./helpers/processes.js";
 
 let app: TestApp;
 let metrics: Metrics;
@@ -29,6 +30,7 @@ beforeAll(async () => {
   metricsUrl = `http://127.0.0.1:${port}/metrics`;
 });
 afterAll(async () => {
+  await killAll();
   await metrics?.close();
   await rateLimiter.close();
   await app?.close();
@@ -131,5 +133,25 @@ describe("METRICS_PORT", () => {
         expect((error as ConfigError).problems.join("\n")).toMatch(/^METRICS_PORT: /);
       }
     }
+  });
+});
+
+describe("the server process with METRICS_PORT", () => {
+  it("serves /metrics on that port only, with the pool gauges on PostgreSQL", { timeout: 180_000 }, async () => {
+    const metricsPort = await freePort();
+    const database: Record<string, string> = process.env.TEST_DB === "postgres" ? { DATABASE_URL: inject("postgresUrl") } : { PGLITE_DATA_DIR: "memory://" };
+    const server = await spawnServer({ ...database, JWT_SECRET: TEST_SECRET, METRICS_PORT: String(metricsPort) });
+    await server.waitFor("/ready", 200, 150_000);
+    expect((await gqlOver(server.url, "query Ping { __typename }")).status).toBe(200);
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
+
+    const scraped = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(scraped.status).toBe(200);
+    const text = await scraped.text();
+    expect(sample(text, "graphql_requests_duration_seconds_count", { operation: "Ping", outcome: "ok" })).toBe(1);
+    if (process.env.TEST_DB === "postgres") expect(sample(text, "db_pool_connections", { state: "total" })).toBeGreaterThanOrEqual(1);
+    else expect(text).not.toContain("db_pool_connections{");
+    expect(server.stderr()).toContain(`"url":"http://127.0.0.1:${metricsPort}/metrics"`);
+    expect(await server.stop()).toBe(0);
   });
 });
