@@ -21,6 +21,14 @@ const intInRange = (fallback: number, min: number, max: number) =>
     .transform((value) => (value === undefined ? fallback : Number(value)))
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
+/** `true`/`false` (or `1`/`0`); unset or empty: undefined, so that the default can depend on NODE_ENV. */
+const booleanFlag = optionalString.pipe(
+  z
+    .enum(["true", "false", "1", "0"], { error: "must be true or false" })
+    .transform((value) => value === "true" || value === "1")
+    .optional(),
+);
+
 export const EnvSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -51,6 +59,14 @@ export const EnvSchema = z
       .transform((value) => (value === undefined ? undefined : Number(value)))
       .pipe(z.number().min(1, "must be at least 1").max(65535, "must be at most 65535").optional()),
     METRICS_HOST: optionalString,
+    GRAPHQL_MAX_DEPTH: intInRange(12, 1, 1000),
+    GRAPHQL_MAX_ALIASES: intInRange(30, 0, 10_000),
+    GRAPHQL_MAX_TOKENS: intInRange(3000, 1, 1_000_000),
+    GRAPHQL_MAX_DIRECTIVES: intInRange(20, 0, 10_000),
+    GRAPHQL_MAX_COST: intInRange(10_000, 1, 100_000_000),
+    MAX_BODY_BYTES: intInRange(524_288, 1024, 100_000_000),
+    GRAPHQL_INTROSPECTION: booleanFlag,
+    GRAPHIQL: booleanFlag,
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
@@ -118,6 +134,23 @@ export interface Config {
   persistedOperations: { mode: "off" } | { mode: "allow" | "only"; file: string };
   /** Prometheus metrics on their own port; undefined: off. The host defaults to HOST. */
   metrics?: { port: number; host: string };
+  /** Limits checked on every GraphQL document before it runs (see src/plugins/query-limits.ts). */
+  queryLimits: QueryLimits;
+  /** Request bodies above this many bytes are refused with 413 before they are parsed. */
+  maxBodyBytes: number;
+  /**
+   * What the server shows about its schema. Production: no introspection, no GraphiQL, no "Did you mean …"
+   * suggestions, unless GRAPHQL_INTROSPECTION / GRAPHIQL turn the first two back on.
+   */
+  exposure: { introspection: boolean; graphiql: boolean; suggestions: boolean };
+}
+
+export interface QueryLimits {
+  depth: number;
+  aliases: number;
+  tokens: number;
+  directives: number;
+  cost: number;
 }
 
 export class ConfigError extends Error {
@@ -164,6 +197,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? { mode: e.PERSISTED_OPERATIONS, file: e.PERSISTED_OPERATIONS_FILE }
         : { mode: "off" },
     metrics: e.METRICS_PORT === undefined ? undefined : { port: e.METRICS_PORT, host: e.METRICS_HOST ?? e.HOST ?? (e.NODE_ENV === "production" ? "0.0.0.0" : "127.0.0.1") },
+    queryLimits: {
+      depth: e.GRAPHQL_MAX_DEPTH,
+      aliases: e.GRAPHQL_MAX_ALIASES,
+      tokens: e.GRAPHQL_MAX_TOKENS,
+      directives: e.GRAPHQL_MAX_DIRECTIVES,
+      cost: e.GRAPHQL_MAX_COST,
+    },
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    exposure: {
+      introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== "production",
+      graphiql: e.GRAPHIQL ?? e.NODE_ENV !== "production",
+      suggestions: e.NODE_ENV !== "production",
+    },
   };
 }
 

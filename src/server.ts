@@ -18,14 +18,18 @@ import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { connectionArgsMiddleware } from "./pagination.js";
 import { protectSchema } from "./permissions/index.js";
+import { bodyLimitPlugin } from "./plugins/body-limit.js";
+import { exposurePlugin } from "./plugins/exposure.js";
 import { inputGuard } from "./plugins/input-guard.js";
 import { DOCUMENT_ID_PARAM, persistedOperations, type PersistedDocuments, type PersistedOperationsMode } from "./plugins/persisted-operations.js";
+import { queryCostPlugin } from "./plugins/query-cost.js";
+import { queryLimitsPlugin } from "./plugins/query-limits.js";
 import { requestInfo, requestLog } from "./plugins/request-log.js";
 import type { RateLimiter } from "./ratelimit.js";
 import { schema } from "./schema/index.js";
 
 export interface ServerOptions {
-  config: Pick<Config, "jwt" | "invitationTtlHours" | "nodeEnv">;
+  config: Pick<Config, "jwt" | "invitationTtlHours" | "nodeEnv" | "queryLimits" | "maxBodyBytes" | "exposure">;
   logger: Logger;
   /** Whether start-up finished (migrations applied). /ready and /graphql answer 503 until then. */
   isReady: () => boolean;
@@ -60,7 +64,9 @@ export function createServer(options: ServerOptions): Server {
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: false as unknown as string,
     landingPage: false,
-    graphiql: { title: "Invitations API" },
+    graphiql: options.config.exposure.graphiql ? { title: "Invitations API" } : false,
+    // Checked from Content-Length before reading, and while streaming a chunked body: 413 before JSON parsing.
+    maxRequestBodySize: options.config.maxBodyBytes,
     renderGraphiQL,
     logging: {
       debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1) }),
@@ -80,6 +86,10 @@ export function createServer(options: ServerOptions): Server {
       probes(isReady, isStopping),
       requestErrorCodes(),
       inputGuard(),
+      bodyLimitPlugin(),
+      queryLimitsPlugin(options.config.queryLimits),
+      queryCostPlugin(options.config.queryLimits.cost),
+      exposurePlugin(options.config.exposure),
       ...(persisted ? [persistedOperations(persisted.mode, persisted.documents)] : []),
       ...(rateLimiter ? [rateLimiter.plugin] : []),
       ...(options.metrics?.plugins ?? []),

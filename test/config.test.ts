@@ -66,6 +66,14 @@ describe("loadConfig", () => {
       RATE_LIMIT_WINDOW_MS: "10000",
       TRUST_PROXY: "1",
       METRICS_PORT: "9464",
+      GRAPHQL_MAX_DEPTH: "10",
+      GRAPHQL_MAX_ALIASES: "20",
+      GRAPHQL_MAX_TOKENS: "2000",
+      GRAPHQL_MAX_DIRECTIVES: "10",
+      GRAPHQL_MAX_COST: "5000",
+      MAX_BODY_BYTES: "100000",
+      GRAPHQL_INTROSPECTION: "true",
+      GRAPHIQL: "false",
     });
     expect(config).toEqual({
       nodeEnv: "production",
@@ -81,6 +89,9 @@ describe("loadConfig", () => {
       trustProxy: 1,
       persistedOperations: { mode: "off" },
       metrics: { port: 9464, host: "127.0.0.1" },
+      queryLimits: { depth: 10, aliases: 20, tokens: 2000, directives: 10, cost: 5000 },
+      maxBodyBytes: 100_000,
+      exposure: { introspection: true, graphiql: false, suggestions: false },
     });
   });
 
@@ -229,5 +240,35 @@ describe("loadConfig", () => {
     const text = problems.join("\n");
     for (const value of Object.values(secrets)) expect(text).not.toContain(value);
     for (const fragment of ["hunter2", "p4ssw0rd", "abc123", "s3cret", "r3dis-pw"]) expect(text).not.toContain(fragment);
+  });
+
+  it("query limits, body size and exposure: defaults, variables, and production's defaults", () => {
+    const dev = loadConfig({});
+    expect(dev.queryLimits).toEqual({ depth: 12, aliases: 30, tokens: 3000, directives: 20, cost: 10_000 });
+    expect(dev.maxBodyBytes).toBe(524_288);
+    expect(dev.exposure).toEqual({ introspection: true, graphiql: true, suggestions: true });
+    const prod = loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET });
+    expect(prod.exposure).toEqual({ introspection: false, graphiql: false, suggestions: false });
+    const set = loadConfig({
+      NODE_ENV: "production",
+      JWT_SECRET: SECRET,
+      GRAPHQL_MAX_DEPTH: "8",
+      GRAPHQL_MAX_ALIASES: "5",
+      GRAPHQL_MAX_TOKENS: "500",
+      GRAPHQL_MAX_DIRECTIVES: "0",
+      GRAPHQL_MAX_COST: "2000",
+      MAX_BODY_BYTES: "65536",
+      GRAPHQL_INTROSPECTION: "true",
+      GRAPHIQL: "1",
+    });
+    expect(set.queryLimits).toEqual({ depth: 8, aliases: 5, tokens: 500, directives: 0, cost: 2000 });
+    expect(set.maxBodyBytes).toBe(65_536);
+    expect(set.exposure).toEqual({ introspection: true, graphiql: true, suggestions: false });
+    expect(loadConfig({ GRAPHQL_INTROSPECTION: "false", GRAPHIQL: "0" }).exposure).toEqual({ introspection: false, graphiql: false, suggestions: true });
+    expect(problemsOf({ GRAPHQL_MAX_DEPTH: "0", MAX_BODY_BYTES: "12", GRAPHIQL: "yes" })).toEqual([
+      "GRAPHQL_MAX_DEPTH: must be at least 1",
+      "MAX_BODY_BYTES: must be at least 1024",
+      "GRAPHIQL: must be true or false",
+    ]);
   });
 });

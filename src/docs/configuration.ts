@@ -8,7 +8,7 @@ import { EnvSchema } from "../config.js";
 
 /** What each variable means; `default` overrides the default read from the schema when it depends on something else. */
 export const DESCRIPTIONS: Record<string, { group: string; text: string; default?: string }> = {
-  NODE_ENV: { group: "Server", text: "`development`, `production` or `test`. `production` requires `JWT_SECRET` or `JWT_JWKS_URL`." },
+  NODE_ENV: { group: "Server", text: "`development`, `production` or `test`. `production` requires `JWT_SECRET` or `JWT_JWKS_URL`, hides field suggestions in errors, and turns introspection and GraphiQL off by default." },
   PORT: { group: "Server", text: "The public HTTP port (`/graphql`, `/health`, `/ready`). `0` picks a free port." },
   HOST: { group: "Server", text: "The interface to listen on.", default: "`127.0.0.1` (development), `0.0.0.0` (production)" },
   SHUTDOWN_TIMEOUT_MS: { group: "Server", text: "How long `SIGTERM`/`SIGINT` wait for in-flight requests before closing connections (0 to 600,000)." },
@@ -34,6 +34,14 @@ export const DESCRIPTIONS: Record<string, { group: string; text: string; default
   PERSISTED_OPERATIONS_FILE: { group: "Trusted documents", text: "The persisted-documents manifest (`{\"sha256:<hash>\": \"<document>\"}`); required unless `PERSISTED_OPERATIONS=off`." },
   METRICS_PORT: { group: "Metrics", text: "Serve Prometheus metrics on `GET /metrics` of this port, a separate server (must differ from `PORT`). Unset: no metrics." },
   METRICS_HOST: { group: "Metrics", text: "The interface the metrics port listens on.", default: "the value of `HOST`" },
+  GRAPHQL_MAX_DEPTH: { group: "Limits", text: "The longest chain of fields in a document, the root field counting 1 and leaves included, fragments inlined (1 to 1,000). Past it: `GRAPHQL_VALIDATION_FAILED`/`MAX_DEPTH`." },
+  GRAPHQL_MAX_ALIASES: { group: "Limits", text: "Aliases in an operation, with the fragments it spreads (0 to 10,000). Past it: `MAX_ALIASES`." },
+  GRAPHQL_MAX_TOKENS: { group: "Limits", text: "Lexical tokens in a document, comments excluded (1 to 1,000,000). Past it: `GRAPHQL_PARSE_FAILED`/`MAX_TOKENS`." },
+  GRAPHQL_MAX_DIRECTIVES: { group: "Limits", text: "Directives in an operation, with the fragments it spreads (0 to 10,000). Past it: `MAX_DIRECTIVES`." },
+  GRAPHQL_MAX_COST: { group: "Limits", text: "Objects an operation may load: each object field costs 1 times the sizes (`first`/`last`, else 20) of the connections and lists around it (1 to 100,000,000). Past it: `MAX_COST`." },
+  MAX_BODY_BYTES: { group: "Limits", text: "Largest request body in bytes, announced or chunked (1,024 to 100,000,000). Larger: HTTP 413, `BAD_REQUEST`, before parsing." },
+  GRAPHQL_INTROSPECTION: { group: "Limits", text: "`true` or `false`: answer `__schema` and `__type` queries.", default: "`true`, `false` in production" },
+  GRAPHIQL: { group: "Limits", text: "`true` or `false`: serve the GraphiQL page on `GET /graphql` to browsers.", default: "`true`, `false` in production" },
 };
 
 /** Every variable src/config.ts parses, in the schema's order. */

@@ -49,9 +49,11 @@ export function uniqueEmail(prefix = "user"): string {
 
 /**
  * `rateLimiter`: none by default, so that no test but the rate-limit tests ever meets a limit. `logger`: silent by
- * default (TEST_LOG_LEVEL shows the lines).
+ * default (TEST_LOG_LEVEL shows the lines). `env`: more environment for loadConfig (NODE_ENV=production, …).
  */
-export async function startApp(options: { invitationTtlHours?: number; rateLimiter?: RateLimiter; logger?: Logger; metrics?: Metrics } = {}): Promise<TestApp> {
+export async function startApp(
+  options: { invitationTtlHours?: number; rateLimiter?: RateLimiter; logger?: Logger; metrics?: Metrics; env?: Record<string, string> } = {},
+): Promise<TestApp> {
   const dbKind = (process.env.TEST_DB as "pglite" | "postgres" | undefined) ?? "pglite";
   const db =
     dbKind === "postgres"
@@ -60,7 +62,12 @@ export async function startApp(options: { invitationTtlHours?: number; rateLimit
           { kind: "pglite", dataDir: "memory://" },
           { loadDataDir: new Blob([await import("node:fs/promises").then((fs) => fs.readFile(inject("pgliteSnapshot")))]) },
         );
-  const config = loadConfig({ NODE_ENV: "test", JWT_SECRET: TEST_SECRET, INVITATION_TTL_HOURS: String(options.invitationTtlHours ?? 168) });
+  const config = loadConfig({
+    NODE_ENV: "test",
+    JWT_SECRET: TEST_SECRET,
+    INVITATION_TTL_HOURS: String(options.invitationTtlHours ?? 168),
+    ...options.env,
+  });
   const server = createServer({ config, logger: options.logger ?? createLogger((process.env.TEST_LOG_LEVEL as "error" | undefined) ?? "silent"), isReady: () => true, rateLimiter: options.rateLimiter, metrics: options.metrics });
 
   const fetchPath = (path: string, init?: RequestInit) => Promise.resolve(server.fetch(`http://localhost${path}`, init ?? {}));
