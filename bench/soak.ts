@@ -14,6 +14,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -195,17 +196,11 @@ async function main(): Promise<number> {
     console.log(`ready after ${((Date.now() - started) / 1000).toFixed(1)} s: ${instances.map((i) => i.url).join(" ")}`);
 
     const send: Send = async (index, request, token) => {
-      const response = await fetch(`${instances[index % instances.length]!.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/graphql-response+json", authorization: `Bearer ${token}` },
-        body: JSON.stringify(request),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      const text = await response.text();
+      const { status, text } = await post(`${instances[index % instances.length]!.url}/graphql`, JSON.stringify(request), token);
       try {
-        return { status: response.status, body: JSON.parse(text) };
+        return { status, body: JSON.parse(text) };
       } catch {
-        return { status: response.status, body: { errors: [{ message: text.slice(0, 200), extensions: {} }] } };
+        return { status, body: { errors: [{ message: text.slice(0, 200), extensions: {} }] } };
       }
     };
 
@@ -377,6 +372,35 @@ function logCheck(logs: string[]): Check {
     detail: `${errors.length} line(s)`,
     sample: errors.slice(0, 5),
   };
+}
+
+/**
+ * One POST on a connection of its own. Not keep-alive on purpose: a reused connection that the server closes for
+ * idling (Node's 5 s keepAliveTimeout) just as the next request goes out resets that request, and on a starved
+ * machine the client's own expiry of idle connections runs late enough for that to happen (seen: 3 in 706 requests,
+ * every instance up throughout). Without reuse, a refused or reset connection means the server dropped it.
+ */
+function post(url: string, body: string, token: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      url,
+      {
+        method: "POST",
+        agent: false,
+        headers: { "content-type": "application/json", accept: "application/graphql-response+json", authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (text += chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+        response.on("error", reject);
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
 }
 
 function pgSession(client: pg.Client): SqlSession {

@@ -262,7 +262,8 @@ export async function runClients(send: Send, population: Population, options: So
       ({ status, body } = await send(instance % options.instances, { query, variables }, token));
     } catch (error) {
       // The client gave up waiting (an overloaded machine), or the connection failed (an instance died or reset it).
-      if ((error as Error | undefined)?.name === "TimeoutError") {
+      const timedOut = (e: unknown) => (e as Error | undefined)?.name === "TimeoutError";
+      if (timedOut(error) || timedOut((error as Error | undefined)?.cause)) {
         count(operation, "TIMEOUT");
         tally.timeouts += 1;
       } else {
