@@ -52,6 +52,12 @@ export const EnvSchema = z
     REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional()),
     RATE_LIMIT_MAX: intInRange(600, 0, 1_000_000),
     RATE_LIMIT_WINDOW_MS: intInRange(60_000, 100, 86_400_000),
+    RATE_LIMIT_ADDRESS_MAX: intInRange(3_000, 1, 10_000_000),
+    RATE_LIMIT_BRUTE_FORCE_MAX: intInRange(20, 1, 1_000_000),
+    RATE_LIMIT_BRUTE_FORCE_WINDOW_MS: intInRange(900_000, 100, 86_400_000),
+    RATE_LIMIT_INVITATIONS_PER_USER: intInRange(100, 1, 1_000_000),
+    RATE_LIMIT_INVITATIONS_PER_ORGANIZATION: intInRange(500, 1, 1_000_000),
+    RATE_LIMIT_INVITATIONS_WINDOW_MS: intInRange(3_600_000, 100, 86_400_000),
     TRUST_PROXY: intInRange(0, 0, 10),
     PERSISTED_OPERATIONS: optionalString.pipe(z.enum(["off", "allow", "only"], { error: "must be off, allow or only" }).optional()),
     PERSISTED_OPERATIONS_FILE: optionalString,
@@ -120,8 +126,17 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Shared state for several instances (rate-limit counters); unset: each instance keeps its own in memory. */
   redisUrl?: string;
-  /** Requests per window per client; max 0 turns rate limiting off. */
+  /** Requests per window per client; max 0 turns rate limiting off, and every abuse budget below with it. */
   rateLimit: { max: number; windowMs: number };
+  /** Budgets against abuse, all per window of their own (see src/ratelimit.ts). */
+  abuse: {
+    /** Requests per client address, counted before any token is verified (one address may hold many users). */
+    addressMax: number;
+    /** Bad tokens and unknown invitation tokens per client address. */
+    bruteForce: { max: number; windowMs: number };
+    /** createInvitation and resendInvitation per user and per organization. */
+    invitations: { perUser: number; perOrganization: number; windowMs: number };
+  };
   /**
    * How many reverse proxies in front of the server append to X-Forwarded-For; 0 ignores the header (a client
    * could write anything in it) and uses the connection's address.
@@ -191,6 +206,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
+    abuse: {
+      addressMax: e.RATE_LIMIT_ADDRESS_MAX,
+      bruteForce: { max: e.RATE_LIMIT_BRUTE_FORCE_MAX, windowMs: e.RATE_LIMIT_BRUTE_FORCE_WINDOW_MS },
+      invitations: {
+        perUser: e.RATE_LIMIT_INVITATIONS_PER_USER,
+        perOrganization: e.RATE_LIMIT_INVITATIONS_PER_ORGANIZATION,
+        windowMs: e.RATE_LIMIT_INVITATIONS_WINDOW_MS,
+      },
+    },
     trustProxy: e.TRUST_PROXY,
     persistedOperations:
       e.PERSISTED_OPERATIONS && e.PERSISTED_OPERATIONS !== "off" && e.PERSISTED_OPERATIONS_FILE

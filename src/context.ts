@@ -1,5 +1,6 @@
 import type { Viewer } from "./auth/viewer.js";
 import type { Loaders } from "./loaders.js";
+import type { RequestBudgets } from "./ratelimit.js";
 
 /** What every resolver and rule sees. The Prisma client is deliberately not here (see src/db/client.ts). */
 export interface Context {
@@ -7,4 +8,6 @@ export interface Context {
   viewer: Viewer;
   loaders: Loaders;
   settings: { invitationTtlHours: number };
+  /** Abuse budgets of this request's client (absent, or UNLIMITED, when rate limiting is off). */
+  budgets?: RequestBudgets;
 }

@@ -31,6 +31,8 @@ export interface WindowCount {
 export interface RateLimitStore {
   /** Counts one request for `key`, opening a window of `windowMs` when none is open. Rejects when the store fails. */
   hit(key: string, windowMs: number): Promise<WindowCount>;
+  /** The open window of `key` without counting, or undefined when none is open. */
+  peek(key: string): Promise<WindowCount | undefined>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,10 @@ export function createMemoryStore(options: { maxKeys?: number } = {}): RateLimit
       window.count += 1;
       return { count: window.count, resetAt: window.resetAt };
     },
+    async peek(key) {
+      const window = windows.get(key);
+      return window && window.resetAt > now().getTime() ? { count: window.count, resetAt: window.resetAt } : undefined;
+    },
     async close() {
       windows.clear();
     },
@@ -78,6 +84,12 @@ if ttl < 0 then
   ttl = tonumber(ARGV[1])
 end
 return { count, ttl }
+`;
+
+/** The count and milliseconds left of a window, in one round trip; 0 and a negative TTL when none is open. */
+const PEEK_SCRIPT = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+return { count, redis.call('PTTL', KEYS[1]) }
 `;
 
 export interface RedisStoreOptions {
@@ -106,11 +118,19 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   // Without a listener, ioredis prints every failed reconnect; the limiter already warns about failures.
   redis.on("error", (error: Error) => options.logger?.debug("redis connection error", { error: error.message }));
   redis.defineCommand("rateLimitHit", { numberOfKeys: 1, lua: HIT_SCRIPT });
-  const commands = redis as unknown as { rateLimitHit(key: string, windowMs: number): Promise<[number, number]> };
+  redis.defineCommand("rateLimitPeek", { numberOfKeys: 1, lua: PEEK_SCRIPT });
+  const commands = redis as unknown as {
+    rateLimitHit(key: string, windowMs: number): Promise<[number, number]>;
+    rateLimitPeek(key: string): Promise<[number, number]>;
+  };
   return {
     async hit(key, windowMs) {
       const [count, ttl] = await commands.rateLimitHit(prefix + key, windowMs);
       return { count, resetAt: now().getTime() + ttl };
+    },
+    async peek(key) {
+      const [count, ttl] = await commands.rateLimitPeek(prefix + key);
+      return count > 0 && ttl > 0 ? { count, resetAt: now().getTime() + ttl } : undefined;
     },
     async close() {
       if (redis.status === "ready") {
@@ -136,14 +156,46 @@ export interface RateLimiterOptions {
   logger: Logger;
   /** Called for each refused request (the metrics count them), with the kind of client key. */
   onRefused?: (client: "user" | "ip" | "anonymous") => void;
+  /** The abuse budgets (Config["abuse"]); defaults: DEFAULT_ABUSE. */
+  abuse?: Config["abuse"];
 }
+
+export const DEFAULT_ABUSE: Config["abuse"] = {
+  addressMax: 3_000,
+  bruteForce: { max: 20, windowMs: 900_000 },
+  invitations: { perUser: 100, perOrganization: 500, windowMs: 3_600_000 },
+};
+
+/** The budgets of one request, bound to its client address; in the GraphQL context as `ctx.budgets`. */
+export interface RequestBudgets {
+  /**
+   * Runs a look-up by secret token (an invitation's). Past the address's brute-force budget it is RATE_LIMITED
+   * without looking; a miss (`found` false) spends the budget, and the miss that exhausts it is RATE_LIMITED.
+   */
+  tokenLookup<T>(lookUp: () => Promise<T>, found: (value: T) => boolean): Promise<T>;
+  /** Counts one invitation sent (created or resent) by `userId` in `organizationId`; RATE_LIMITED past either budget. */
+  invitationSent(userId: string, organizationId: string): Promise<void>;
+}
+
+/** Budgets that never refuse: the server without a limiter (RATE_LIMIT_MAX=0, tests). */
+export const UNLIMITED: RequestBudgets = {
+  tokenLookup: (lookUp) => lookUp(),
+  invitationSent: async () => {},
+};
 
 export interface RateLimiter {
   /**
-   * Counts a request of `viewer` (or, anonymous, of its client address) and throws RateLimitedError past the
-   * budget. Called from the context factory, once the viewer is known.
+   * Before any token is verified or user looked up: counts the request against its client address (anonymous
+   * requests against the anonymous budget, `max`; requests with a token against the larger address budget) and,
+   * for a request with a token, refuses it while the address's brute-force budget is spent.
    */
+  checkAddress(request: Request, serverContext: object): Promise<void>;
+  /** Spends the brute-force budget for a request whose token was refused; RATE_LIMITED once it is spent. */
+  badToken(request: Request, serverContext: object): Promise<void>;
+  /** Counts a signed-in request against its user's budget. Called once the viewer is known. */
   check(request: Request, serverContext: object, viewer: Viewer): Promise<void>;
+  /** The per-request budgets for resolvers and rules. */
+  budgets(request: Request, serverContext: object): RequestBudgets;
   /** Adds RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (seconds) to the responses of counted requests. */
   readonly plugin: Plugin;
   close(): Promise<void>;
@@ -157,9 +209,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   let warnedAt = Number.NEGATIVE_INFINITY;
   let failing = false;
 
-  const hit = async (key: string): Promise<WindowCount | undefined> => {
+  const hit = async (key: string, length = windowMs): Promise<WindowCount | undefined> => {
     try {
-      const window = await store.hit(key, windowMs);
+      const window = await store.hit(key, length);
       if (failing) {
         failing = false;
         logger.info("rate limit store reachable again; limits apply");
@@ -176,16 +228,68 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     }
   };
 
+  const abuse = options.abuse ?? DEFAULT_ABUSE;
+  const refuse = (window: WindowCount, client: string) => {
+    options.onRefused?.(client.startsWith("user") ? "user" : client === "anonymous" ? "anonymous" : "ip");
+    return new RateLimitedError(Math.max(1, window.resetAt - now().getTime()));
+  };
+  const addressOf = (request: Request, serverContext: object) => anonymousKey(request, serverContext, trustProxy);
+  const peek = async (key: string) => {
+    try {
+      return await store.peek(key);
+    } catch {
+      return undefined; // fail open, like hit (which logs the outage)
+    }
+  };
+  const spendBruteForce = async (address: string) => {
+    const window = await hit(`bf:${address}`, abuse.bruteForce.windowMs);
+    if (window && window.count > abuse.bruteForce.max) throw refuse(window, address);
+  };
+
   return {
-    async check(request, serverContext, viewer) {
-      const key = viewer.kind === "user" ? `user:${viewer.id}` : anonymousKey(request, serverContext, trustProxy);
-      const window = await hit(key);
+    async checkAddress(request, serverContext) {
+      const address = addressOf(request, serverContext);
+      if (!request.headers.get("authorization")?.trim()) {
+        const window = await hit(address);
+        if (!window) return;
+        counted.set(request, window);
+        if (window.count > max) throw refuse(window, address);
+        return;
+      }
+      const spent = await peek(`bf:${address}`);
+      if (spent && spent.count > abuse.bruteForce.max) throw refuse(spent, address);
+      const window = await hit(`addr:${address}`);
+      if (window && window.count > abuse.addressMax) throw refuse(window, address);
+    },
+    async badToken(request, serverContext) {
+      await spendBruteForce(addressOf(request, serverContext));
+    },
+    async check(request, _serverContext, viewer) {
+      if (viewer.kind !== "user") return;
+      const window = await hit(`user:${viewer.id}`);
       if (!window) return;
       counted.set(request, window);
-      if (window.count > max) {
-        options.onRefused?.(viewer.kind === "user" ? "user" : key === "anonymous" ? "anonymous" : "ip");
-        throw new RateLimitedError(Math.max(1, window.resetAt - now().getTime()));
-      }
+      if (window.count > max) throw refuse(window, "user");
+    },
+    budgets(request, serverContext) {
+      const address = addressOf(request, serverContext);
+      return {
+        async tokenLookup(lookUp, found) {
+          const spent = await peek(`bf:${address}`);
+          if (spent && spent.count > abuse.bruteForce.max) throw refuse(spent, address);
+          const value = await lookUp();
+          if (!found(value)) await spendBruteForce(address);
+          return value;
+        },
+        async invitationSent(userId, organizationId) {
+          const { perUser, perOrganization, windowMs: invitationsWindowMs } = abuse.invitations;
+          // The user's first: an attempt refused there must not spend the organization's budget for its members.
+          const byUser = await hit(`invite-user:${userId}`, invitationsWindowMs);
+          if (byUser && byUser.count > perUser) throw refuse(byUser, "user");
+          const byOrganization = await hit(`invite-org:${organizationId}`, invitationsWindowMs);
+          if (byOrganization && byOrganization.count > perOrganization) throw refuse(byOrganization, "user");
+        },
+      };
     },
     plugin: {
       onResponse({ request, response }) {
@@ -202,16 +306,16 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
 /** The limiter the configuration asks for, or undefined when RATE_LIMIT_MAX is 0. */
 export function rateLimiterFromConfig(
-  config: Pick<Config, "redisUrl" | "rateLimit" | "trustProxy">,
+  config: Pick<Config, "redisUrl" | "rateLimit" | "trustProxy"> & Partial<Pick<Config, "abuse">>,
   logger: Logger,
   hooks: Pick<RateLimiterOptions, "onRefused"> = {},
 ): RateLimiter | undefined {
   if (config.rateLimit.max === 0) return undefined;
   const store = config.redisUrl ? createRedisStore(config.redisUrl, { logger }) : createMemoryStore();
-  return createRateLimiter({ store, ...config.rateLimit, trustProxy: config.trustProxy, logger, ...hooks });
+  return createRateLimiter({ store, ...config.rateLimit, abuse: config.abuse, trustProxy: config.trustProxy, logger, ...hooks });
 }
 
-/** `ip:<address>` for an anonymous request, or `anonymous` (one budget for all) when no address is known. */
+/** `ip:<address>`, or `anonymous` (one budget for all) when no address is known. */
 function anonymousKey(request: Request, serverContext: object, trustProxy: number): string {
   const address = clientAddress(request, serverContext, trustProxy);
   return address ? `ip:${address}` : "anonymous";

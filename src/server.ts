@@ -21,6 +21,7 @@ import { protectSchema } from "./permissions/index.js";
 import { bodyLimitPlugin } from "./plugins/body-limit.js";
 import { exposurePlugin } from "./plugins/exposure.js";
 import { inputGuard } from "./plugins/input-guard.js";
+import { invitationBudgets } from "./plugins/invitation-budgets.js";
 import { DOCUMENT_ID_PARAM, persistedOperations, type PersistedDocuments, type PersistedOperationsMode } from "./plugins/persisted-operations.js";
 import { queryCostPlugin } from "./plugins/query-cost.js";
 import { queryLimitsPlugin } from "./plugins/query-limits.js";
@@ -49,7 +50,7 @@ export interface ServerOptions {
 }
 
 /** The executable schema: Pothos' schema with the pagination checks and the shield rules applied. */
-export const protectedSchema: GraphQLSchema = protectSchema(schema, connectionArgsMiddleware, freshLoadersAfterMutations(schema));
+export const protectedSchema: GraphQLSchema = protectSchema(schema, connectionArgsMiddleware, invitationBudgets, freshLoadersAfterMutations(schema));
 
 export type Server = YogaServerInstance<Record<string, unknown>, Context>;
 
@@ -98,10 +99,19 @@ export function createServer(options: ServerOptions): Server {
       const { request } = initial;
       const info = requestInfo(request);
       if (!isReady()) throw new ServiceUnavailableError("The server is starting; retry shortly.");
-      const viewer = await viewerFrom(request.headers.get("authorization"), verifyToken);
+      // The address's budgets come first: a flood of requests, or of guessed tokens, stops here, before a
+      // signature is verified or a user row looked up.
+      await rateLimiter?.checkAddress(request, initial);
+      let viewer: Viewer;
+      try {
+        viewer = await viewerFrom(request.headers.get("authorization"), verifyToken);
+      } catch (error) {
+        if (error instanceof UnauthenticatedError) await rateLimiter?.badToken(request, initial);
+        throw error;
+      }
       if (viewer.kind === "user") info.viewerId = viewer.id;
       await rateLimiter?.check(request, initial, viewer);
-      return { requestId: info.requestId, viewer, loaders: createLoaders(viewer), settings };
+      return { requestId: info.requestId, viewer, loaders: createLoaders(viewer), settings, budgets: rateLimiter?.budgets(request, initial) };
     },
     maskedErrors: {
       maskError: (error) => maskError(error, logger),

@@ -86,6 +86,11 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 2500,
       redisUrl: "redis://:pw@cache.internal:6379/2",
       rateLimit: { max: 120, windowMs: 10_000 },
+      abuse: {
+        addressMax: 3_000,
+        bruteForce: { max: 20, windowMs: 900_000 },
+        invitations: { perUser: 100, perOrganization: 500, windowMs: 3_600_000 },
+      },
       trustProxy: 1,
       persistedOperations: { mode: "off" },
       metrics: { port: 9464, host: "127.0.0.1" },
@@ -93,6 +98,23 @@ describe("loadConfig", () => {
       maxBodyBytes: 100_000,
       exposure: { introspection: true, graphiql: false, suggestions: false },
     });
+  });
+
+  it("reads the abuse budgets", () => {
+    const config = loadConfig({
+      RATE_LIMIT_ADDRESS_MAX: "50",
+      RATE_LIMIT_BRUTE_FORCE_MAX: "5",
+      RATE_LIMIT_BRUTE_FORCE_WINDOW_MS: "60000",
+      RATE_LIMIT_INVITATIONS_PER_USER: "10",
+      RATE_LIMIT_INVITATIONS_PER_ORGANIZATION: "30",
+      RATE_LIMIT_INVITATIONS_WINDOW_MS: "120000",
+    });
+    expect(config.abuse).toEqual({
+      addressMax: 50,
+      bruteForce: { max: 5, windowMs: 60_000 },
+      invitations: { perUser: 10, perOrganization: 30, windowMs: 120_000 },
+    });
+    expect(problemsOf({ RATE_LIMIT_BRUTE_FORCE_MAX: "0" }).map((p) => p.split(":")[0])).toEqual(["RATE_LIMIT_BRUTE_FORCE_MAX"]);
   });
 
   it("keeps PGlite in memory with PGLITE_DATA_DIR=memory://", () => {

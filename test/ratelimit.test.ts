@@ -210,14 +210,15 @@ describe("what counts", () => {
   });
 
   it("keeps the memory store bounded: past maxKeys the oldest client's window is dropped", async () => {
-    const server = serverWith(limiter({ max: 1, store: createMemoryStore({ maxKeys: 2 }) }));
-    const [a, b, c] = [await app.user(), await app.user(), await app.user()];
-    expectAllowed(await send(server, { token: a.token }));
-    expectLimited(await send(server, { token: a.token }));
-    expectAllowed(await send(server, { token: b.token }));
-    expectLimited(await send(server, { token: a.token }));
-    expectAllowed(await send(server, { token: c.token })); // a, the oldest, makes room
-    expectAllowed(await send(server, { token: a.token }));
+    // Anonymous clients behind a trusted proxy: one key each (a signed-in request also counts its address).
+    const server = serverWith(limiter({ max: 1, trustProxy: 1, store: createMemoryStore({ maxKeys: 2 }) }));
+    const from = (address: string) => send(server, { headers: { "x-forwarded-for": address } });
+    expectAllowed(await from("198.51.100.1"));
+    expectLimited(await from("198.51.100.1"));
+    expectAllowed(await from("198.51.100.2"));
+    expectLimited(await from("198.51.100.1"));
+    expectAllowed(await from("198.51.100.3")); // .1, the oldest, makes room
+    expectAllowed(await from("198.51.100.1"));
   });
 
   it("is off by default in the test kit", async () => {

@@ -10,6 +10,7 @@ import type { Invitation } from "../generated/prisma/client.js";
 import { hashToken, sameHash } from "../invitations/token.js";
 import type { UserViewer } from "../auth/viewer.js";
 import type { Permission } from "./catalog.js";
+import { UNLIMITED } from "../ratelimit.js";
 
 export function requireViewer(ctx: Context): UserViewer {
   if (ctx.viewer.kind !== "user") throw new UnauthenticatedError();
@@ -99,7 +100,11 @@ export async function answerableInvitation(ctx: Context, input: AnswerInput): Pr
     invitation = await readableInvitation(ctx, input.invitationId!, "invitationId");
   } else {
     const hash = hashToken(input.token!);
-    const found = await ctx.loaders.invitationByTokenHash.load(hash);
+    // A miss spends the client's brute-force budget; past it, no look-up at all.
+    const found = await (ctx.budgets ?? UNLIMITED).tokenLookup(
+      () => ctx.loaders.invitationByTokenHash.load(hash),
+      (row) => !!row && sameHash(row.tokenHash, hash),
+    );
     if (!found || !sameHash(found.tokenHash, hash)) throw new NotFoundError("Invitation");
     invitation = found;
   }
