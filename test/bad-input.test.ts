@@ -117,7 +117,9 @@ describe("over-deep metadata", () => {
 
   it("10^5 levels in a variable are BAD_USER_INPUT (HTTP 400), and the server stays healthy", async () => {
     const before = await invitationCount();
-    const body = `{"query":${JSON.stringify(CREATE_INVITATION)},"variables":{"input":{"organizationId":"${org.id}","email":"${uniqueEmail()}","metadata":${nested(100_000)}}}}`;
+    // Arrays nest in 2 bytes a level, so 10^5 levels fit under the body limit.
+    const deep = `{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+    const body = `{"query":${JSON.stringify(CREATE_INVITATION)},"variables":{"input":{"organizationId":"${org.id}","email":"${uniqueEmail()}","metadata":${deep}}}}`;
     const result = await post(body, owner.token);
     expect(result.status).toBe(400);
     expect(result.body.errors[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "metadata" });
@@ -163,9 +165,9 @@ describe("over-long lists", () => {
     expectError(result, { code: "BAD_USER_INPUT", field: "status" });
   });
 
-  it("groupIds of 10,000 items is BAD_USER_INPUT and nothing is written", async () => {
+  it("groupIds of 1,000 items is BAD_USER_INPUT and nothing is written", async () => {
     const before = await invitationCount();
-    expectError(await tryInvite(app, owner, org.id, uniqueEmail(), { groupIds: Array(10_000).fill(org.id) }), { code: "BAD_USER_INPUT", field: "groupIds" });
+    expectError(await tryInvite(app, owner, org.id, uniqueEmail(), { groupIds: Array(1_000).fill(org.id) }), { code: "BAD_USER_INPUT", field: "groupIds" });
     expect(await invitationCount()).toBe(before);
   });
 });
