@@ -15,6 +15,8 @@ export interface Seeded {
   invitee: string;
   /** Organization global ids by number of invitations. */
   organizations: Record<number, string>;
+  /** The organization C (createInvitation) writes into. */
+  forWrites: string;
   database: "pglite" | "postgres";
 }
 

@@ -125,7 +125,7 @@ function operations(seeded: Seeded, endCursors: Record<number, string>): Operati
       { key: `B-@${size}`, label: `B without totalCount, ${n}`, bearer: "owner", ceiling: false, body: () => JSON.stringify({ query: B_NO_COUNT, operationName: "InvitationsNoCount", variables: { id, first: 50 } }) },
     );
   }
-  const organizationId = seeded.organizations[sizes[0]!];
+  const organizationId = seeded.forWrites;
   list.push({
     key: "C",
     label: "C createInvitation",

@@ -72,11 +72,14 @@ for (const size of sizes) {
   );
   await seedInvitations(session, { organizationId, ownerId: row!.ownerId, memberRoleId: row!.roleId }, size, `${tag}-${size}`);
 }
+// C writes into an organization of its own, so the lists measured (and compared with the ceiling) stay as seeded.
+const forWrites: string = (await gql(owner, `mutation { createOrganization(input: { name: "Bench writes ${tag}" }) { organization { id } } }`))
+  .createOrganization.organization.id;
 const [ownerRow] = await session.query<{ id: string }>(`SELECT id FROM "User" WHERE sub = $1`, [`bench|${tag}|owner`]);
 await seedInvitee(session, `invitee-${tag}@bench.test`, ownerRow!.id, tag);
 await session.release();
 
-const seeded: Seeded = { url, owner, invitee, organizations, database: db.kind };
+const seeded: Seeded = { url, owner, invitee, organizations, forWrites, database: db.kind };
 process.send!({ type: "ready", seeded } satisfies BenchMessage);
 process.on("message", (message: BenchMessage) => {
   if (message.type === "reset") meter.reset();
