@@ -105,11 +105,17 @@ interface Operation {
   ceiling: boolean;
 }
 
+/** One request outside the measurement; retried while a server still drains the previous run's backlog. */
 async function post(url: string, bearer: string, body: string): Promise<any> {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${bearer}` }, body });
-  const json = (await response.json()) as { data?: unknown; errors?: unknown[] };
-  if (json.errors) throw new Error(`${url}: ${JSON.stringify(json.errors).slice(0, 500)}`);
-  return json.data;
+  for (let attempt = 1; ; attempt += 1) {
+    const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${bearer}` }, body });
+    const json = (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] };
+    if (!json.errors) return json.data;
+    if (attempt >= 5 || json.errors[0]?.extensions?.code !== "SERVICE_UNAVAILABLE") {
+      throw new Error(`${url}: ${JSON.stringify(json.errors).slice(0, 500)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+  }
 }
 
 function operations(seeded: Seeded, endCursors: Record<number, string>): Operation[] {
