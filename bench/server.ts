@@ -39,6 +39,8 @@ const http = createHttpServer(async (request, response) => {
   }
 });
 db.prisma.$on("query" as never, ((event: { duration: number }) => meter.statement(event.duration)) as never);
+// Seeding 10,000 rows on PGlite idles the set-up connection past Node's 5 s default; fetch would reuse it as it closes.
+http.keepAliveTimeout = 120_000;
 await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
 const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/graphql`;
 
