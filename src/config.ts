@@ -29,6 +29,15 @@ const booleanFlag = optionalString.pipe(
     .optional(),
 );
 
+/**
+ * How long the server waits on PostgreSQL before answering SERVICE_UNAVAILABLE. Sized so that a database that refuses
+ * connections or stops answering (a frozen host) costs a request under 3 s: one statement is cut off by the server
+ * after `statementTimeoutMs`, and by the client a little later (`queryTimeoutMs`) when the server cannot even do
+ * that; a connection (or a free slot in the pool) is waited for `connectTimeoutMs` at most.
+ */
+export const DATABASE_TIMEOUT_DEFAULTS = { connectTimeoutMs: 1_500, statementTimeoutMs: 2_000, queryTimeoutMs: 2_250 };
+const QUERY_TIMEOUT_MARGIN_MS = DATABASE_TIMEOUT_DEFAULTS.queryTimeoutMs - DATABASE_TIMEOUT_DEFAULTS.statementTimeoutMs;
+
 export const EnvSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -41,6 +50,10 @@ export const EnvSchema = z
         .optional(),
     ),
     DATABASE_POOL_SIZE: intInRange(10, 1, 1000),
+    DATABASE_CONNECT_TIMEOUT_MS: intInRange(DATABASE_TIMEOUT_DEFAULTS.connectTimeoutMs, 100, 600_000),
+    DATABASE_STATEMENT_TIMEOUT_MS: intInRange(DATABASE_TIMEOUT_DEFAULTS.statementTimeoutMs, 100, 600_000),
+    DATABASE_QUERY_TIMEOUT_MS: optionalString.pipe(z.string().regex(/^\d+$/, "must be a whole number (digits only)").optional()),
+    REQUEST_TIMEOUT_MS: intInRange(5_000, 100, 600_000),
     PGLITE_DATA_DIR: optionalString.default(".data/pglite"),
     JWT_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
     JWT_JWKS_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
@@ -96,6 +109,11 @@ export const EnvSchema = z
     if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
       ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from PORT (metrics are never served on the public port)" });
     }
+    // Past the statement timeout the server cancels the statement and the connection stays usable; past the client's
+    // query timeout the connection is thrown away. The cheap, clean one must come first.
+    if (env.DATABASE_QUERY_TIMEOUT_MS !== undefined && Number(env.DATABASE_QUERY_TIMEOUT_MS) <= env.DATABASE_STATEMENT_TIMEOUT_MS) {
+      ctx.addIssue({ code: "custom", path: ["DATABASE_QUERY_TIMEOUT_MS"], message: "must be greater than DATABASE_STATEMENT_TIMEOUT_MS" });
+    }
   });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -105,8 +123,10 @@ export interface Config {
   port: number;
   host: string;
   database:
-    | { kind: "postgres"; url: string; poolSize: number }
+    | { kind: "postgres"; url: string; poolSize: number; timeouts: DatabaseTimeouts }
     | { kind: "pglite"; dataDir: string };
+  /** Execution deadline of a query or mutation (subscriptions are exempt); past it: SERVICE_UNAVAILABLE. */
+  requestTimeoutMs: number;
   jwt: {
     /**
      * HS256 secret. Unset with JWKS, and in development without JWT_SECRET: then the secret is the random one kept in
@@ -168,6 +188,19 @@ export interface QueryLimits {
   cost: number;
 }
 
+/** PostgreSQL only: PGlite runs each statement on the event loop and can cancel none. */
+export interface DatabaseTimeouts {
+  /** Waiting for a pooled connection, or for a new one to open (pg's connectionTimeoutMillis). */
+  connectTimeoutMs: number;
+  /** PostgreSQL's statement_timeout: the server cancels the statement; the connection stays healthy. */
+  statementTimeoutMs: number;
+  /**
+   * The client's own limit (pg's query_timeout), for a server that cannot answer at all; the connection is discarded.
+   * Unset: the statement timeout plus 250 ms.
+   */
+  queryTimeoutMs: number;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
@@ -191,8 +224,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // shared network should not offer its API (and its development tokens) to the room.
     host: e.HOST ?? (e.NODE_ENV === "production" ? "0.0.0.0" : "127.0.0.1"),
     database: e.DATABASE_URL
-      ? { kind: "postgres", url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      ? {
+          kind: "postgres",
+          url: e.DATABASE_URL,
+          poolSize: e.DATABASE_POOL_SIZE,
+          timeouts: {
+            connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+            statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+            queryTimeoutMs:
+              e.DATABASE_QUERY_TIMEOUT_MS === undefined ? e.DATABASE_STATEMENT_TIMEOUT_MS + QUERY_TIMEOUT_MARGIN_MS : Number(e.DATABASE_QUERY_TIMEOUT_MS),
+          },
+        }
       : { kind: "pglite", dataDir: e.PGLITE_DATA_DIR },
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     jwt: {
       secret: e.JWT_SECRET,
       jwksUrl: e.JWT_JWKS_URL,

@@ -123,9 +123,30 @@ export function isConnectionError(error: unknown): boolean {
     const { code, message, kind } = e as { code?: unknown; message?: unknown; kind?: unknown };
     if (typeof code === "string" && (CONNECTION_ERROR_CODES.has(code) || code === "P1001" || code === "P1017")) return true;
     if (kind === "DatabaseNotReachable" || kind === "ConnectionClosed" || kind === "SocketTimeout") return true;
-    if (typeof message === "string" && /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)) {
+    if (
+      typeof message === "string" &&
+      /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout|Cannot use a pool after calling end/i.test(
+        message,
+      )
+    ) {
       return true;
     }
+    e = (e as { cause?: unknown }).cause ?? (e as { meta?: { driverAdapterError?: unknown } }).meta?.driverAdapterError;
+  }
+  return false;
+}
+
+/**
+ * True for a statement PostgreSQL cancelled (SQLSTATE 57014: statement_timeout, or a cancel request). The connection
+ * stays usable; the request is answered SERVICE_UNAVAILABLE, since retrying later may well succeed.
+ */
+export function isStatementTimeout(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  let e: unknown = error;
+  while (e && typeof e === "object" && !seen.has(e)) {
+    seen.add(e);
+    const { code, originalCode } = e as { code?: unknown; originalCode?: unknown };
+    if (code === "57014" || originalCode === "57014") return true;
     e = (e as { cause?: unknown }).cause ?? (e as { meta?: { driverAdapterError?: unknown } }).meta?.driverAdapterError;
   }
   return false;
@@ -185,6 +206,7 @@ export async function withConflicts<T>(write: () => Promise<T>): Promise<T> {
 /** Maps a database error to a contract error, or returns undefined when it is not one we can explain. */
 export function fromPrismaError(error: unknown): AppError | undefined {
   if (isConnectionError(error)) return new ServiceUnavailableError();
+  if (isStatementTimeout(error)) return new ServiceUnavailableError("The database took too long to answer; retry shortly.");
   const conflict = conflictFrom(error);
   if (conflict) return conflict;
   if (!isPrismaKnownError(error)) return undefined;

@@ -14,6 +14,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import { rateLimiterFromConfig } from "./ratelimit.js";
 import { createServer } from "./server.js";
+import { createDrain } from "./shutdown.js";
 
 async function main(): Promise<void> {
   let config: Config;
@@ -53,14 +54,8 @@ async function main(): Promise<void> {
   const metrics = config.metrics ? createMetrics() : undefined;
   const rateLimiter = rateLimiterFromConfig(config, logger, { onRefused: (client) => metrics?.rateLimitRefused("requests", client) });
   const yoga = createServer({ config, logger, isReady: () => ready, isStopping: () => stopping, rateLimiter, persistedOperations, metrics });
-  const http = createHttpServer(yoga);
-  // While stopping, a keep-alive connection is closed as soon as its response is done, instead of idling until
-  // keepAliveTimeout and holding the shutdown back.
-  http.on("request", (_request, response) => {
-    response.once("finish", () => {
-      if (stopping) setImmediate(() => http.closeIdleConnections());
-    });
-  });
+  const drain = createDrain();
+  const http = createHttpServer(drain.handler(yoga));
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
     http.listen(config.port, config.host, () => {
@@ -92,36 +87,51 @@ async function main(): Promise<void> {
     }
   })();
 
+  /**
+   * The order matters: stop accepting connections, let the requests already taken finish (new ones on open
+   * connections get 503), and only then close the database, so that no transaction loses its connection mid-way.
+   * Everything is bounded by SHUTDOWN_TIMEOUT_MS: past it the process exits 1 whatever is still running.
+   */
   const stop = (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
-    logger.info("stopping", { signal });
-    const force = setTimeout(() => {
-      logger.warn("shutdown timed out; closing remaining connections");
+    const timeoutMs = config.shutdownTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const remaining = () => Math.max(0, deadline - Date.now());
+    logger.info("stopping", { signal, inFlight: drain.inFlight() });
+    setTimeout(() => {
+      logger.error("shutdown timed out; exiting", { inFlight: drain.inFlight() });
+      process.exit(1);
+    }, timeoutMs);
+    // Kept back from the drain for closing the database and the rate limit store.
+    const closing = Math.min(1_000, Math.floor(timeoutMs / 4));
+
+    // Also closes the idle keep-alive connections; the busy ones close after their answer (see src/shutdown.ts).
+    http.close();
+    void (async () => {
+      const drained = await drain.drain(Math.max(0, remaining() - closing));
+      if (!drained) logger.warn("requests still in flight at the shutdown timeout; closing their connections", { inFlight: drain.inFlight() });
       http.closeAllConnections();
-    }, config.shutdownTimeoutMs);
-    force.unref();
-    // Stop accepting, let in-flight requests finish, let a running migration finish (it is one transaction; cutting it
-    // short would leave an embedded database half-written), then close the database and the rate limit store.
-    http.close(() => {
-      void (async () => {
-        // An instance may still be waiting for another's migrations: do not wait for that past the shutdown timeout.
-        const settled = await Promise.race([
-          startUp.then(() => true, () => true),
-          new Promise<false>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs, false).unref()),
-        ]);
-        if (!settled) {
-          logger.warn("start-up still running at shutdown; exiting without waiting for it");
-          process.exit(1);
-        }
-        const closed = await closeQuietly(db, logger);
-        await rateLimiter?.close().catch((error: unknown) => logger.warn("closing the rate limit store failed", { error }));
-        await metrics?.close();
-        logger.info("stopped");
-        process.exit(closed ? exitCode : 1);
-      })();
-    });
-    http.closeIdleConnections();
+      // An instance may still be waiting for another's migrations: do not wait for that past the shutdown timeout.
+      // A running migration is one transaction: cutting it short would leave an embedded database half-written.
+      const settled = await Promise.race([
+        startUp.then(() => true, () => true),
+        new Promise<false>((resolve) => setTimeout(resolve, Math.max(0, remaining() - closing), false).unref()),
+      ]);
+      if (!settled) {
+        logger.warn("start-up still running at shutdown; exiting without waiting for it");
+        process.exit(1);
+      }
+      const closed = await withDeadline(closeQuietly(db, logger), remaining(), false);
+      await withDeadline(
+        rateLimiter?.close().catch((error: unknown) => logger.warn("closing the rate limit store failed", { error })),
+        remaining(),
+        undefined,
+      );
+      await withDeadline(metrics?.close(), remaining(), undefined);
+      logger.info("stopped", { drained });
+      process.exit(drained && closed ? exitCode : 1);
+    })();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
@@ -144,6 +154,12 @@ async function main(): Promise<void> {
         `and send it as  Authorization: Bearer <token>  (GraphiQL: http://localhost:${port}/graphql).\n\n`,
     );
   }
+}
+
+/** `promise`'s value, or `fallback` once `ms` have passed. */
+function withDeadline<T>(promise: Promise<T> | undefined, ms: number, fallback: T): Promise<T> {
+  if (!promise) return Promise.resolve(fallback);
+  return Promise.race([promise, new Promise<T>((resolve) => setTimeout(resolve, ms, fallback).unref())]);
 }
 
 /** Closes the database; false (and logged) when that failed. */

@@ -26,17 +26,18 @@ import { DOCUMENT_ID_PARAM, persistedOperations, type PersistedDocuments, type P
 import { queryCostPlugin } from "./plugins/query-cost.js";
 import { queryLimitsPlugin } from "./plugins/query-limits.js";
 import { requestInfo, requestLog } from "./plugins/request-log.js";
+import { useExecutionDeadline } from "./plugins/deadline.js";
 import type { RateLimiter } from "./ratelimit.js";
 import { schema } from "./schema/index.js";
 
 export interface ServerOptions {
-  config: Pick<Config, "jwt" | "invitationTtlHours" | "nodeEnv" | "queryLimits" | "maxBodyBytes" | "exposure">;
+  config: Pick<Config, "jwt" | "invitationTtlHours" | "nodeEnv" | "queryLimits" | "maxBodyBytes" | "exposure" | "requestTimeoutMs">;
   logger: Logger;
   /** Whether start-up finished (migrations applied). /ready and /graphql answer 503 until then. */
   isReady: () => boolean;
   /**
-   * Whether the server is shutting down: /ready then answers 503 (so load balancers stop sending), while requests
-   * that still arrive on open connections are served until the database closes.
+   * Whether the server is shutting down: /ready then answers 503 (so load balancers stop sending). Refusing the
+   * GraphQL requests that still arrive meanwhile is the drain's job, in front of this handler (src/shutdown.ts).
    */
   isStopping?: () => boolean;
   /** Overrides token verification (tests with their own keys). */
@@ -94,6 +95,7 @@ export function createServer(options: ServerOptions): Server {
       ...(persisted ? [persistedOperations(persisted.mode, persisted.documents)] : []),
       ...(rateLimiter ? [rateLimiter.plugin] : []),
       ...(options.metrics?.plugins ?? []),
+      useExecutionDeadline(options.config.requestTimeoutMs),
     ],
     context: async (initial): Promise<Context> => {
       const { request } = initial;

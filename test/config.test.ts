@@ -55,6 +55,10 @@ describe("loadConfig", () => {
       HOST: "127.0.0.1",
       DATABASE_URL: "postgresql://app:pw@db.internal:5432/invitations",
       DATABASE_POOL_SIZE: "25",
+      DATABASE_CONNECT_TIMEOUT_MS: "1000",
+      DATABASE_STATEMENT_TIMEOUT_MS: "4000",
+      DATABASE_QUERY_TIMEOUT_MS: "5000",
+      REQUEST_TIMEOUT_MS: "8000",
       JWT_SECRET: SECRET,
       JWT_ISSUER: "https://issuer.example.com/",
       JWT_AUDIENCE: "invitations-api",
@@ -79,7 +83,13 @@ describe("loadConfig", () => {
       nodeEnv: "production",
       port: 8080,
       host: "127.0.0.1",
-      database: { kind: "postgres", url: "postgresql://app:pw@db.internal:5432/invitations", poolSize: 25 },
+      database: {
+        kind: "postgres",
+        url: "postgresql://app:pw@db.internal:5432/invitations",
+        poolSize: 25,
+        timeouts: { connectTimeoutMs: 1000, statementTimeoutMs: 4000, queryTimeoutMs: 5000 },
+      },
+      requestTimeoutMs: 8000,
       jwt: { secret: SECRET, jwksUrl: undefined, issuer: "https://issuer.example.com/", audience: "invitations-api", usingDevSecret: false },
       invitationTtlHours: 48,
       logLevel: "warn",
@@ -115,6 +125,23 @@ describe("loadConfig", () => {
       invitations: { perUser: 10, perOrganization: 30, windowMs: 120_000 },
     });
     expect(problemsOf({ RATE_LIMIT_BRUTE_FORCE_MAX: "0" }).map((p) => p.split(":")[0])).toEqual(["RATE_LIMIT_BRUTE_FORCE_MAX"]);
+  });
+
+  it("bounds time by default: request deadline 5 s; PostgreSQL connect 1.5 s, statement 2 s, client query 0.25 s more", () => {
+    expect(loadConfig({}).requestTimeoutMs).toBe(5_000);
+    expect(loadConfig({ DATABASE_URL: "postgres://db/app" }).database).toMatchObject({
+      timeouts: { connectTimeoutMs: 1_500, statementTimeoutMs: 2_000, queryTimeoutMs: 2_250 },
+    });
+    expect(loadConfig({ DATABASE_URL: "postgres://db/app", DATABASE_STATEMENT_TIMEOUT_MS: "10000" }).database).toMatchObject({
+      timeouts: { statementTimeoutMs: 10_000, queryTimeoutMs: 10_250 },
+    });
+  });
+
+  it("refuses a client query timeout that would fire before PostgreSQL's statement timeout", () => {
+    expect(problemsOf({ DATABASE_STATEMENT_TIMEOUT_MS: "3000", DATABASE_QUERY_TIMEOUT_MS: "3000", REQUEST_TIMEOUT_MS: "5" })).toEqual([
+      "REQUEST_TIMEOUT_MS: must be at least 100",
+      "DATABASE_QUERY_TIMEOUT_MS: must be greater than DATABASE_STATEMENT_TIMEOUT_MS",
+    ]);
   });
 
   it("keeps PGlite in memory with PGLITE_DATA_DIR=memory://", () => {

@@ -7,7 +7,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
-import type { Config } from "../config.js";
+import { DATABASE_TIMEOUT_DEFAULTS, type Config, type DatabaseTimeouts } from "../config.js";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { recordQuery } from "./query-log.js";
 
@@ -66,30 +66,93 @@ export function currentDatabase(): Database {
   return current;
 }
 
-export async function openDatabase(config: Config["database"], options: OpenOptions = {}): Promise<Database> {
-  const db = config.kind === "postgres" ? openPostgres(config.url, config.poolSize) : await openPGlite(config.dataDir, options);
+/** What `openDatabase` needs: the parsed configuration, where PostgreSQL's timeouts may be left to their defaults. */
+export type DatabaseConfig =
+  | { kind: "postgres"; url: string; poolSize: number; timeouts?: Partial<DatabaseTimeouts> }
+  | Extract<Config["database"], { kind: "pglite" }>;
+
+export async function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Promise<Database> {
+  const db =
+    config.kind === "postgres"
+      ? openPostgres(config.url, config.poolSize, { ...DATABASE_TIMEOUT_DEFAULTS, ...config.timeouts })
+      : await openPGlite(config.dataDir, options);
   current = db;
   return db;
 }
 
-function newPrismaClient(adapter: PrismaPg): PrismaClient {
-  const client = new PrismaClient({
-    adapter,
-    log: [{ level: "query", emit: "event" }],
-    // Prisma's defaults (2 s to get a connection, 5 s per transaction) turned a CPU-starved burst into
-    // "Transaction not found" errors in a benchmark; our transactions are a few statements, so these only matter
-    // under overload, where waiting a little is better than failing.
-    transactionOptions: { maxWait: 5_000, timeout: 10_000 },
-  });
+/** Prisma's defaults (2 s to get a connection, 5 s per transaction) turned a CPU-starved burst on PGlite into "Transaction not found". */
+const PGLITE_TRANSACTION_OPTIONS = { maxWait: 5_000, timeout: 10_000 };
+
+function newPrismaClient(adapter: PrismaPg, transactionOptions: { maxWait: number; timeout: number }): PrismaClient {
+  const client = new PrismaClient({ adapter, log: [{ level: "query", emit: "event" }], transactionOptions });
   client.$on("query", (event) => recordQuery(event.query));
   return client;
 }
 
-function openPostgres(url: string, poolSize: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000 });
+/**
+ * A pg client that throws its connection away when a query outlives `query_timeout`. pg answers the caller with
+ * "Query read timeout" but keeps the connection, with the unanswered statement still on the wire: handed back to the
+ * pool (adapter-pg releases a transaction's client without an error), the next statement on it would wait behind the
+ * lost one, or read its answer. Destroying the socket marks the client unqueryable, so whatever follows on it (Prisma's
+ * ROLLBACK) fails at once instead of waiting out another timeout, and the pool discards it on release.
+ */
+class GuardedClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    // A severed connection emits "error"; while checked out nobody else may be listening, and an unheard "error"
+    // would crash the process. The failure itself reaches the caller through the query.
+    this.on("error", () => {});
+  }
+
+  override query(...args: unknown[]): any {
+    const sever = (error: unknown) => {
+      if (error instanceof Error && error.message === "Query read timeout") {
+        (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      }
+    };
+    const last = args.at(-1);
+    if (typeof last === "function") {
+      args[args.length - 1] = (error: unknown, result: unknown) => {
+        sever(error);
+        (last as (error: unknown, result: unknown) => void)(error, result);
+      };
+      return (super.query as (...a: unknown[]) => unknown)(...args);
+    }
+    const result = (super.query as (...a: unknown[]) => unknown)(...args);
+    if (result instanceof Promise) {
+      return result.catch((error: unknown) => {
+        sever(error);
+        throw error;
+      });
+    }
+    return result;
+  }
+}
+
+function openPostgres(url: string, poolSize: number, timeouts: DatabaseTimeouts): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    Client: GuardedClient,
+    // Bounds both the wait for a free slot and the opening of a new connection (a frozen host accepts the TCP
+    // connection in its kernel and then never answers the start-up message).
+    connectionTimeoutMillis: timeouts.connectTimeoutMs,
+    // Sent in the start-up message, so it holds for every statement on every connection, Prisma's and raw SQL alike.
+    statement_timeout: timeouts.statementTimeoutMs,
+    query_timeout: timeouts.queryTimeoutMs,
+    // Lets the kernel notice a peer that vanished (host down, network cut) on an idle pooled connection.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on("error", () => {});
-  const prisma = newPrismaClient(new PrismaPg(pool));
+  // Waiting for a transaction's connection is bounded by the pool (connect timeout) and its BEGIN by the query
+  // timeout; Prisma's own limits sit just above them so that the pool's clearer errors come first. A transaction
+  // runs a few short statements, each bounded by the statement timeout.
+  const prisma = newPrismaClient(new PrismaPg(pool), {
+    maxWait: timeouts.connectTimeoutMs + timeouts.queryTimeoutMs,
+    timeout: Math.max(10_000, timeouts.queryTimeoutMs * 2),
+  });
   return {
     kind: "postgres",
     prisma,
@@ -124,7 +187,7 @@ async function openPGlite(dataDir: string, options: OpenOptions): Promise<Databa
   if (!dataDir.startsWith("memory://")) await mkdir(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
   // pglite-prisma-adapter is typed against an older @prisma/driver-adapter-utils.
-  const prisma = newPrismaClient(new PrismaPGlite(pglite) as never);
+  const prisma = newPrismaClient(new PrismaPGlite(pglite) as never, PGLITE_TRANSACTION_OPTIONS);
   const analyze = async () => {
     await pglite.exec("ANALYZE");
   };

@@ -1,0 +1,42 @@
+/**
+ * The execution deadline: a query or mutation that runs longer than `timeoutMs` is answered SERVICE_UNAVAILABLE
+ * (HTTP 503, `retryAfterMs`), and its execution is aborted so that no further resolver starts.
+ *
+ * What it cannot do is stop a statement already sent: on PostgreSQL that one runs on until it ends or meets the
+ * statement timeout, then its connection goes back to the pool as usual; a mutation's transaction either commits or
+ * rolls back as a whole, so a 503 never leaves a half-written row (but it does not say whether the write happened).
+ * On PGlite a statement runs on the event loop itself, so the deadline can only fire between statements; there the
+ * limits applied before execution are what keeps a request short.
+ */
+import { getOperationAST, type ExecutionResult } from "graphql";
+import type { Plugin } from "graphql-yoga";
+import { ServiceUnavailableError } from "../errors.js";
+
+export function useExecutionDeadline(timeoutMs: number): Plugin {
+  return {
+    onExecute({ args, executeFn, setExecuteFn }) {
+      // A subscription is a stream meant to stay open; it never reaches onExecute in Yoga (it goes through
+      // onSubscribe), and if an executor ever routed one here it must still be left alone.
+      if (getOperationAST(args.document, args.operationName)?.operation === "subscription") return;
+      setExecuteFn(async (executeArgs) => {
+        const controller = new AbortController();
+        const outer = (executeArgs as { signal?: AbortSignal }).signal;
+        const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<ExecutionResult>((resolve) => {
+          timer = setTimeout(() => {
+            const error = new ServiceUnavailableError(`The request did not finish within ${timeoutMs} ms; retry shortly.`);
+            // The executor stops starting resolvers once its signal is aborted (graphql-tools' executor, which Yoga uses).
+            controller.abort(error);
+            resolve({ errors: [error] });
+          }, timeoutMs);
+        });
+        try {
+          return await Promise.race([executeFn({ ...executeArgs, signal } as typeof executeArgs) as Promise<ExecutionResult>, expired]);
+        } finally {
+          clearTimeout(timer);
+        }
+      });
+    },
+  };
+}
