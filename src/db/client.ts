@@ -22,7 +22,7 @@ export interface SqlSession {
 export interface Database {
   kind: "pglite" | "postgres";
   prisma: PrismaClient;
-  /** A dedicated connection; PGlite has only one, so there it is shared. */
+  /** A dedicated connection without the request time limits; PGlite has only one, so there it is shared. */
   session(): Promise<SqlSession>;
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
@@ -157,7 +157,11 @@ function openPostgres(url: string, poolSize: number, timeouts: DatabaseTimeouts)
     kind: "postgres",
     prisma,
     async session() {
-      const client = await pool.connect();
+      // Its own connection, outside the pool and its time limits: a migration may run longer than any request, and
+      // an instance waits on the migration lock for as long as another instance migrates.
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeouts.connectTimeoutMs, keepAlive: true });
+      client.on("error", () => {});
+      await client.connect();
       return {
         async query<T>(sql: string, params?: unknown[]) {
           return (await client.query(sql, params)).rows as T[];
@@ -166,7 +170,7 @@ function openPostgres(url: string, poolSize: number, timeouts: DatabaseTimeouts)
           await client.query(sql);
         },
         async release() {
-          client.release();
+          await client.end();
         },
       };
     },
@@ -187,6 +191,8 @@ async function openPGlite(dataDir: string, options: OpenOptions): Promise<Databa
   if (!dataDir.startsWith("memory://")) await mkdir(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
   // pglite-prisma-adapter is typed against an older @prisma/driver-adapter-utils.
+  // No time limits here: PGlite runs each statement on the event loop, where no timer can interrupt it, and a
+  // `SET statement_timeout` never fires. What bounds a request on PGlite is what is checked before execution.
   const prisma = newPrismaClient(new PrismaPGlite(pglite) as never, PGLITE_TRANSACTION_OPTIONS);
   const analyze = async () => {
     await pglite.exec("ANALYZE");
