@@ -83,8 +83,9 @@ describe("SIGTERM in the middle of a stream of createInvitation", () => {
 
     const stream = Promise.all(Array.from({ length: WORKERS }, (_, i) => worker(i)));
     // Let the stream get going, so that the signal surely lands among requests in flight.
-    while (outcomes.filter((o) => o.kind === "response" && o.status === 200).length < 30) {
-      if (outcomes.length > 500) throw new Error(`the stream fails before the signal: ${JSON.stringify(outcomes.slice(0, 3))}`);
+    // (On a starved machine the server sheds part of the stream with 503s; those are allowed, only slower to wait out.)
+    while (outcomes.filter((o) => o.kind === "response" && o.status === 200).length < 10) {
+      if (outcomes.length > 2_000) throw new Error(`the stream fails before the signal: ${JSON.stringify(outcomes.slice(0, 3))}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     const beforeSignal = outcomes.length;
@@ -147,7 +148,7 @@ describe("SIGTERM in the middle of a stream of createInvitation", () => {
     const told = new Set(created.map((r) => r.email));
     const lost = new Set([...transport, ...refused.filter((r) => !drainRefusals.includes(r))].map((o) => o.email));
     for (const email of written.keys()) if (!told.has(email)) expect(lost.has(email), email).toBe(true);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe("SIGTERM while a request cannot finish", () => {
