@@ -12,6 +12,7 @@ import { ANONYMOUS, upsertViewer, type Viewer } from "./auth/viewer.js";
 import type { Config } from "./config.js";
 import type { Context } from "./context.js";
 import { currentDatabase } from "./db/client.js";
+import { graphiqlOptions } from "./demo/graphiql.js";
 import { isConnectionError, maskError, ServiceUnavailableError, UnauthenticatedError } from "./errors.js";
 import { createLoaders, freshLoadersAfterMutations } from "./loaders.js";
 import type { Logger } from "./logger.js";
@@ -66,7 +67,7 @@ export function createServer(options: ServerOptions): Server {
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: false as unknown as string,
     landingPage: false,
-    graphiql: options.config.exposure.graphiql ? { title: "Invitations API" } : false,
+    graphiql: options.config.exposure.graphiql ? graphiqlOptions(options.config) : false,
     // Checked from Content-Length before reading, and while streaming a chunked body: 413 before JSON parsing.
     maxRequestBodySize: options.config.maxBodyBytes,
     renderGraphiQL,
