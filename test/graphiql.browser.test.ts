@@ -56,21 +56,23 @@ test("GraphiQL loads offline, introspects the schema and runs a query typed into
   });
 
   await page.goto(`${base}/graphql`, { waitUntil: "load" });
-  await page.waitForSelector(".graphiql-container", { timeout: 20_000 });
-  await expect.poll(() => graphqlPosts.some((body) => body.includes("__schema")), { timeout: 20_000 }).toBe(true);
+  await page.waitForSelector(".graphiql-container", { timeout: 45_000 });
+  await expect.poll(() => graphqlPosts.some((body) => body.includes("__schema")), { timeout: 45_000 }).toBe(true);
 
-  // Replace the editor's content with a query and run it.
+  // Replace the editor's content with a query and run it, once the editor shows its first-visit query (clearing it
+  // any earlier would let that text arrive after ours).
+  await expect.poll(() => page.locator(".graphiql-query-editor").innerText(), { timeout: 45_000 }).toContain("FirstVisit");
   const editor = page.locator(".graphiql-query-editor .graphiql-editor").first();
   await editor.click();
   await page.keyboard.press("Control+A");
   await page.keyboard.press("Delete");
   await page.keyboard.type("{ __typename }");
   await page.locator(".graphiql-execute-button").click();
-  await expect.poll(async () => (await page.locator(".graphiql-response").innerText()).replace(/\s+/g, ""), { timeout: 20_000 }).toContain('"__typename":"Query"');
+  await expect.poll(async () => (await page.locator(".graphiql-response").innerText()).replace(/\s+/g, ""), { timeout: 45_000 }).toContain('"__typename":"Query"');
 
   expect(outside).toEqual([]);
   await page.close();
-}, 90_000);
+}, 150_000);
 
 describe("first visit in development", () => {
   // The development configuration: no JWT_SECRET or JWKS configured, so the server uses its development secret
@@ -145,13 +147,13 @@ describe("first visit in development", () => {
       if (new URL(request.url()).pathname === "/graphql" && request.method() === "POST") authorizations.push(request.headers().authorization ?? "");
     });
     await tab.goto(dev.url, { waitUntil: "load" });
-    await tab.waitForSelector(".graphiql-container", { timeout: 20_000 });
-    await expect.poll(() => tab.locator(".graphiql-query-editor").innerText(), { timeout: 20_000 }).toContain("FirstVisit");
+    await tab.waitForSelector(".graphiql-container", { timeout: 45_000 });
+    await expect.poll(() => tab.locator(".graphiql-query-editor").innerText(), { timeout: 45_000 }).toContain("FirstVisit");
 
     // No typing: the query is there on arrival, and the Headers tab holds the token.
     await tab.locator(".graphiql-execute-button").click();
     const response = () => tab.locator(".graphiql-response").innerText();
-    await expect.poll(async () => (await response()).replace(/\s+/g, ""), { timeout: 20_000 }).toContain(`"email":"${GRAPHIQL_USER.email}"`);
+    await expect.poll(async () => (await response()).replace(/\s+/g, ""), { timeout: 45_000 }).toContain(`"email":"${GRAPHIQL_USER.email}"`);
     const shown = (await response()).replace(/\s+/g, "");
     expect(shown).toContain('"name":"AnalyticalEngines"');
     expect(shown).toContain('"totalCount":2');
@@ -168,5 +170,5 @@ describe("first visit in development", () => {
     expect(png.length).toBeGreaterThan(20_000);
     if (process.env.GRAPHIQL_SCREENSHOT) await copyFile(file, process.env.GRAPHIQL_SCREENSHOT);
     await tab.close();
-  }, 90_000);
+  }, 150_000);
 });
