@@ -6,7 +6,7 @@
  *   protected   what the server runs: src/permissions protectSchema (open fields unwrapped)
  * On PGlite (memory) by default, PostgreSQL with DATABASE_URL. BENCH_REQUESTS=600 by default.
  */
-import { applyMiddleware } from "graphql-middleware";
+import { applyMiddleware } from "../src/permissions/shield.js";
 import { createYoga } from "graphql-yoga";
 import type { GraphQLSchema } from "graphql";
 import { signDevToken, createTokenVerifier } from "../src/auth/token.js";

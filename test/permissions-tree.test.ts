@@ -4,7 +4,7 @@
  * entries derived from the schema (mutation payloads, connections) open exactly what they should.
  */
 import { buildSchema, getNamedType, isObjectType, type GraphQLSchema } from "graphql";
-import { allow } from "graphql-shield";
+import { allow } from "../src/permissions/shield.js";
 import { describe, expect, it } from "vitest";
 import { derivedOpenTypes, OPEN, ruleTreeFor } from "../src/permissions/index.js";
 import { schema } from "../src/schema/index.js";

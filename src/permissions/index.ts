@@ -12,9 +12,9 @@ import {
   type GraphQLOutputType,
   type GraphQLSchema,
 } from "graphql";
-import { applyMiddleware, type IMiddlewareFieldMap } from "graphql-middleware";
-import { allow, and, deny, shield } from "graphql-shield";
-import type { IRules } from "graphql-shield";
+import type { IMiddlewareFieldMap } from "graphql-middleware";
+import { allow, and, applyMiddleware, deny, shield } from "./shield.js";
+import type { IRules } from "./shield.js";
 
 /** A rule or a logic rule (allow, deny, and, chain…); graphql-shield does not export the union by name. */
 type ShieldRule = Parameters<typeof and>[number];

@@ -4,7 +4,7 @@
  * cost more than the checks.
  */
 import type { GraphQLResolveInfo } from "graphql";
-import { rule } from "graphql-shield";
+import { rule } from "./shield.js";
 import { decodeId, decodeIdOf } from "../builder.js";
 import type { Context } from "../context.js";
 import { prisma } from "../db/client.js";
