@@ -16,6 +16,20 @@ export const DESCRIPTIONS: Record<string, { group: string; text: string; default
   DATABASE_URL: { group: "Database", text: "A `postgres://` or `postgresql://` URL. Unset: the embedded PGlite database in `PGLITE_DATA_DIR`." },
   DATABASE_POOL_SIZE: { group: "Database", text: "PostgreSQL connections per instance (1 to 1,000)." },
   PGLITE_DATA_DIR: { group: "Database", text: "The PGlite data folder when `DATABASE_URL` is unset; `memory://` keeps the data in memory." },
+  DATABASE_CONNECT_TIMEOUT_MS: { group: "Database", text: "PostgreSQL: the longest wait for a pooled connection or a new one." },
+  DATABASE_STATEMENT_TIMEOUT_MS: { group: "Database", text: "PostgreSQL `statement_timeout`: the server cancels a longer statement; the request answers `SERVICE_UNAVAILABLE`." },
+  DATABASE_QUERY_TIMEOUT_MS: {
+    group: "Database",
+    text: "PostgreSQL: the client gives up on a statement with no answer (a frozen host) and discards its connection; must exceed the statement timeout.",
+    default: "the statement timeout + 250",
+  },
+  REQUEST_TIMEOUT_MS: { group: "Server", text: "Execution deadline of a query or mutation (subscriptions exempt); past it the request answers `SERVICE_UNAVAILABLE`." },
+  RATE_LIMIT_ADDRESS_MAX: { group: "Rate limits", text: "Requests with a token per client address per window, counted before the token is verified." },
+  RATE_LIMIT_BRUTE_FORCE_MAX: { group: "Rate limits", text: "Refused tokens and unknown invitation tokens per client address per brute-force window." },
+  RATE_LIMIT_BRUTE_FORCE_WINDOW_MS: { group: "Rate limits", text: "Length of the brute-force window in milliseconds." },
+  RATE_LIMIT_INVITATIONS_PER_USER: { group: "Rate limits", text: "Invitations a user may create or resend per invitations window." },
+  RATE_LIMIT_INVITATIONS_PER_ORGANIZATION: { group: "Rate limits", text: "Invitations created or resent per organization per invitations window." },
+  RATE_LIMIT_INVITATIONS_WINDOW_MS: { group: "Rate limits", text: "Length of the invitations window in milliseconds." },
   JWT_SECRET: {
     group: "Authentication",
     text:
