@@ -86,6 +86,14 @@ export const EnvSchema = z
     MAX_BODY_BYTES: intInRange(524_288, 1024, 100_000_000),
     GRAPHQL_INTROSPECTION: booleanFlag,
     GRAPHIQL: booleanFlag,
+    SMTP_URL: optionalString.pipe(z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" }).optional()),
+    EMAIL_FROM: optionalString,
+    INVITE_URL_TEMPLATE: optionalString.pipe(
+      z.string().regex(/^https?:\/\/.*\{token\}/, "must be an http(s) URL containing {token}").optional(),
+    ),
+    OUTBOX_MAX_ATTEMPTS: intInRange(8, 1, 100),
+    OUTBOX_BACKOFF_MS: intInRange(5_000, 10, 3_600_000),
+    OUTBOX_POLL_MS: intInRange(2_000, 50, 600_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
@@ -113,6 +121,11 @@ export const EnvSchema = z
     // query timeout the connection is thrown away. The cheap, clean one must come first.
     if (env.DATABASE_QUERY_TIMEOUT_MS !== undefined && Number(env.DATABASE_QUERY_TIMEOUT_MS) <= env.DATABASE_STATEMENT_TIMEOUT_MS) {
       ctx.addIssue({ code: "custom", path: ["DATABASE_QUERY_TIMEOUT_MS"], message: "must be greater than DATABASE_STATEMENT_TIMEOUT_MS" });
+    }
+    // Email is one feature: either off, or on with everything it needs.
+    if (env.SMTP_URL && !env.EMAIL_FROM) ctx.addIssue({ code: "custom", path: ["EMAIL_FROM"], message: "is required with SMTP_URL" });
+    if (env.SMTP_URL && env.NODE_ENV === "production" && !env.INVITE_URL_TEMPLATE) {
+      ctx.addIssue({ code: "custom", path: ["INVITE_URL_TEMPLATE"], message: "is required in production with SMTP_URL" });
     }
   });
 
@@ -169,6 +182,14 @@ export interface Config {
   persistedOperations: { mode: "off" } | { mode: "allow" | "only"; file: string };
   /** Prometheus metrics on their own port; undefined: off. The host defaults to HOST. */
   metrics?: { port: number; host: string };
+  /**
+   * Invitation emails. `smtp`: sent through `smtpUrl`. `log`: development without SMTP_URL, the link is logged.
+   * `off`: production without SMTP_URL, nothing is sent (deliveries read DISABLED). `inviteUrlTemplate` has `{token}`;
+   * unset in development, the server's own /invite page on its port.
+   */
+  email: { mode: "smtp"; smtpUrl: string; from: string; inviteUrlTemplate?: string } | { mode: "log"; inviteUrlTemplate?: string } | { mode: "off" };
+  /** The outbox worker: attempts before FAILED, first retry delay (doubling, with jitter), polling interval. */
+  outbox: { maxAttempts: number; backoffMs: number; pollMs: number };
   /** Limits checked on every GraphQL document before it runs (see src/plugins/query-limits.ts). */
   queryLimits: QueryLimits;
   /** Request bodies above this many bytes are refused with 413 before they are parsed. */
@@ -278,6 +299,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       graphiql: e.GRAPHIQL ?? e.NODE_ENV !== "production",
       suggestions: e.NODE_ENV !== "production",
     },
+    email:
+      e.SMTP_URL && e.EMAIL_FROM
+        ? { mode: "smtp", smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM, inviteUrlTemplate: e.INVITE_URL_TEMPLATE }
+        : e.NODE_ENV === "production"
+          ? { mode: "off" }
+          : { mode: "log", inviteUrlTemplate: e.INVITE_URL_TEMPLATE },
+    outbox: { maxAttempts: e.OUTBOX_MAX_ATTEMPTS, backoffMs: e.OUTBOX_BACKOFF_MS, pollMs: e.OUTBOX_POLL_MS },
   };
 }
 

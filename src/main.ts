@@ -15,6 +15,8 @@ import { loadPersistedDocuments } from "./plugins/persisted-operations.js";
 import { rateLimiterFromConfig } from "./ratelimit.js";
 import { createServer } from "./server.js";
 import { createDrain } from "./shutdown.js";
+import { startOutboxWorker } from "./events/start.js";
+import type { Worker } from "./events/worker.js";
 
 async function main(): Promise<void> {
   let config: Config;
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
   }
 
   let db: Database | undefined;
+  let worker: Worker | undefined;
   const startUp = (async () => {
     db = await openDatabase(config.database);
     metrics?.setPoolStats(db.poolStats);
@@ -122,6 +125,12 @@ async function main(): Promise<void> {
         logger.warn("start-up still running at shutdown; exiting without waiting for it");
         process.exit(1);
       }
+      // Deliveries in flight finish (or are released for another instance) while the database is still open.
+      await withDeadline(
+        worker?.stop().catch((error: unknown) => logger.warn("stopping the outbox worker failed", { error })),
+        Math.max(0, remaining() - closing),
+        undefined,
+      );
       const closed = await withDeadline(closeQuietly(db, logger), remaining(), false);
       await withDeadline(
         rateLimiter?.close().catch((error: unknown) => logger.warn("closing the rate limit store failed", { error })),
@@ -145,7 +154,9 @@ async function main(): Promise<void> {
   }
   if (stopping) return;
   ready = true;
+  worker = startOutboxWorker(config, logger, port);
   logger.info("ready", { url: `http://localhost:${port}/graphql` });
+  if (config.email.mode === "off") logger.warn("invitation emails are off: set SMTP_URL and EMAIL_FROM to send them");
   if (config.jwt.usingDevSecret) {
     process.stderr.write(
       `\nDevelopment mode: tokens are signed with a random secret ${devSecretCreated ? "generated now and " : ""}kept in ${config.jwt.devSecretFile}.\n` +

@@ -10,6 +10,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { createTokenVerifier, type TokenVerifier } from "./auth/token.js";
 import { ANONYMOUS, upsertViewer, type Viewer } from "./auth/viewer.js";
 import type { Config } from "./config.js";
+import { setDeliveryPlan } from "./events/plan.js";
 import type { Context } from "./context.js";
 import { currentDatabase } from "./db/client.js";
 import { graphiqlOptions } from "./demo/graphiql.js";
@@ -32,7 +33,7 @@ import type { RateLimiter } from "./ratelimit.js";
 import { schema } from "./schema/index.js";
 
 export interface ServerOptions {
-  config: Pick<Config, "jwt" | "invitationTtlHours" | "nodeEnv" | "queryLimits" | "maxBodyBytes" | "exposure" | "requestTimeoutMs">;
+  config: Pick<Config, "jwt" | "invitationTtlHours" | "nodeEnv" | "queryLimits" | "maxBodyBytes" | "exposure" | "requestTimeoutMs" | "email">;
   logger: Logger;
   /** Whether start-up finished (migrations applied). /ready and /graphql answer 503 until then. */
   isReady: () => boolean;
@@ -61,6 +62,7 @@ export function createServer(options: ServerOptions): Server {
   const isStopping = options.isStopping ?? (() => false);
   const verifyToken = options.verifyToken ?? createTokenVerifier(options.config.jwt);
   const settings = { invitationTtlHours: options.config.invitationTtlHours };
+  setDeliveryPlan({ email: options.config.email.mode });
 
   return createYoga<Record<string, unknown>, Context>({
     schema: protectedSchema,

@@ -1,8 +1,10 @@
 /**
- * The one place each lifecycle operation reports its change, inside the transaction that made it. Today it records
- * nothing; the outbox (issue 6) will insert its event row here, so an event commits or rolls back with its change.
+ * The one place each lifecycle operation reports its change, inside the transaction that made it: the event row
+ * (the audit timeline) and its deliveries (the outbox) commit or roll back with the change itself. Senders run
+ * later, in src/events/worker.ts, and re-read what they need by id.
  */
 import type { Invitation, Prisma } from "../generated/prisma/client.js";
+import { deliveryPlan } from "./plan.js";
 
 export type InvitationEventType = "CREATED" | "RESENT" | "ACCEPTED" | "DECLINED" | "REVOKED" | "DELETED" | "EXPIRED";
 
@@ -21,8 +23,42 @@ export interface InvitationEvent {
   token?: string;
 }
 
-/** Records `event` in the transaction `tx`. Deliberately a no-op until the outbox exists. */
+/** The destination name of invitation emails in the outbox. */
+export const EMAIL = "email";
+
+/** Records `event` and its deliveries in the transaction `tx`. */
 export async function recordEvent(tx: Prisma.TransactionClient, event: InvitationEvent): Promise<void> {
-  void tx;
-  void event;
+  const { invitation, occurredAt } = event;
+  const row = await tx.invitationEvent.create({
+    data: {
+      invitationId: invitation.id,
+      organizationId: invitation.organizationId,
+      type: event.type,
+      actorId: event.actor.kind === "user" ? event.actor.id : null,
+      occurredAt,
+    },
+    select: { id: true },
+  });
+  if (event.token === undefined) return;
+
+  const email = deliveryPlan().email;
+  if (event.type === "RESENT") {
+    // An email still waiting with the previous token would carry a dead link: the new one replaces it.
+    await tx.outboxDelivery.updateMany({
+      where: { invitationId: invitation.id, destination: EMAIL, status: "PENDING" },
+      data: { status: "FAILED", token: null, lockedUntil: null, lastError: "Replaced by a resend before it was sent." },
+    });
+  }
+  await tx.outboxDelivery.create({
+    data: {
+      eventId: row.id,
+      invitationId: invitation.id,
+      destination: EMAIL,
+      // Without a mail server in production nothing will ever send it: the token is not kept at all.
+      status: email === "off" ? "DISABLED" : "PENDING",
+      token: email === "off" ? null : event.token,
+      nextAttemptAt: occurredAt,
+      createdAt: occurredAt,
+    },
+  });
 }

@@ -99,7 +99,7 @@ export const OPEN: Readonly<Record<string, string>> = {
     "Invitation",
     [
       "id", "email", "status", "organization", "role", "groups", "invitedBy", "invitee", "metadata",
-      "createdAt", "updatedAt", "expiresAt", "acceptedAt", "declinedAt", "revokedAt",
+      "createdAt", "updatedAt", "expiresAt", "acceptedAt", "declinedAt", "revokedAt", "delivery", "events",
     ],
     "An invitation is reached only where it may be read: invitation(id) and node (readableInvitation), lists guarded at the list field, payloads of checked mutations.",
   ),
@@ -110,6 +110,16 @@ export const OPEN: Readonly<Record<string, string>> = {
   ),
   ...openFields("Role", ["id", "key", "name", "permissions"], "A role is reached through members-only fields, readable invitations or memberships."),
   ...openFields("Group", ["id", "name"], "A group is reached through members-only fields, readable invitations or memberships."),
+  ...openFields(
+    "InvitationDelivery",
+    ["status", "attempts", "lastError", "sentAt"],
+    "Reached only through Invitation.delivery, of an invitation the viewer may read.",
+  ),
+  ...openFields(
+    "InvitationEvent",
+    ["type", "occurredAt", "actor"],
+    "Reached only through Invitation.events, of an invitation the viewer may read; actor is a User, whose own fields decide what shows.",
+  ),
   ...openFields("PageInfo", ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"], "Cursors and page flags of a list whose field was checked."),
 };
 

@@ -4,6 +4,8 @@
  * src/invitations/lifecycle.ts, which makes the change.
  */
 import type { GraphQLResolveInfo } from "graphql";
+import { EMAIL } from "../events/record.js";
+import { wakeWorkers } from "../events/worker.js";
 import { builder, decodeIdOf, encodeId } from "../builder.js";
 import { now } from "../clock.js";
 import type { Context } from "../context.js";
@@ -23,6 +25,28 @@ import { MembershipRef } from "./membership.js";
 import { UserRef } from "./user.js";
 
 export const InvitationStatusEnum = builder.enumType("InvitationStatus", { values: INVITATION_STATUSES });
+
+export const DeliveryStatusEnum = builder.enumType("DeliveryStatus", {
+  description: "Where the invitation email stands. DISABLED: not sent by design (no mail server configured, or the invitation was answered, revoked or deleted before it went out).",
+  values: ["PENDING", "SENT", "FAILED", "DISABLED"] as const,
+});
+
+interface Delivery {
+  status: "PENDING" | "SENT" | "FAILED" | "DISABLED";
+  attempts: number;
+  lastError: string | null;
+  sentAt: Date | null;
+}
+
+const InvitationDeliveryRef = builder.objectRef<Delivery>("InvitationDelivery").implement({
+  description: "The invitation email: its latest sending (after a resend, the new email's).",
+  fields: (t) => ({
+    status: t.field({ type: DeliveryStatusEnum, resolve: (d) => d.status }),
+    attempts: t.exposeInt("attempts"),
+    lastError: t.exposeString("lastError", { nullable: true }),
+    sentAt: t.expose("sentAt", { type: "DateTime", nullable: true }),
+  }),
+});
 
 export const InvitationRef = builder.prismaNode("Invitation", {
   id: { field: "id" },
@@ -46,6 +70,20 @@ export const InvitationRef = builder.prismaNode("Invitation", {
       resolve: (invitation, _args, ctx) => invitation.invitee ?? ctx.loaders.userByEmail.load(invitation.email),
     }),
     metadata: t.expose("metadata", { type: "JSON", nullable: true }),
+    delivery: t.field({
+      type: InvitationDeliveryRef,
+      nullable: true,
+      description: "The invitation email's delivery; null for invitations made before emails were recorded.",
+      select: {
+        deliveries: {
+          where: { destination: EMAIL },
+          orderBy: { id: "desc" },
+          take: 1,
+          select: { status: true, attempts: true, lastError: true, sentAt: true },
+        },
+      },
+      resolve: (invitation) => invitation.deliveries[0] ?? null,
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
     expiresAt: t.expose("expiresAt", { type: "DateTime" }),
@@ -170,8 +208,11 @@ function expiryFrom(ctx: Context, at: Date): Date {
 }
 
 /** One transaction around a lifecycle operation; a known unique violation becomes its CONFLICT error. */
-function inTransaction<T>(operation: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
-  return withConflicts(() => prisma.$transaction(operation));
+async function inTransaction<T>(operation: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+  const result = await withConflicts(() => prisma.$transaction(operation));
+  // The change and its deliveries are committed: this instance's worker sends them now rather than at its next poll.
+  wakeWorkers();
+  return result;
 }
 
 /** The invitation being answered (the permission rule loaded and checked it already: this hits the request cache). */

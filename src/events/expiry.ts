@@ -1,0 +1,41 @@
+/**
+ * The expiry sweep: an invitation past its expiry gets one EXPIRED event (an invitation that is resent and expires
+ * again gets another). Expiry itself is still derived when read; the sweep only tells the outbox. One instance at a
+ * time: the sweep runs under a transaction-level advisory lock that the others skip rather than wait for.
+ */
+import { prisma } from "../db/client.js";
+import { Prisma } from "../generated/prisma/client.js";
+
+/** Any constant of our own; the per-address locks of src/invitations use hashes of strings, not this key space. */
+const SWEEP_LOCK = 7_320_011;
+const BATCH = 500;
+
+/** Records EXPIRED for invitations that expired since their last one; returns how many. */
+export async function sweepExpired(now: Date): Promise<number> {
+  return prisma.$transaction(async (tx) => {
+    const [{ locked }] = await tx.$queryRaw<[{ locked: boolean }]>`SELECT pg_try_advisory_xact_lock(${SWEEP_LOCK}) AS locked`;
+    if (!locked) return 0;
+    // An EXPIRED event written at or after the current expiry belongs to this expiry; one before it, to an earlier
+    // one that a resend has since undone.
+    const due = await tx.$queryRaw<{ id: string; organizationId: string; expiresAt: Date }[]>(Prisma.sql`
+      SELECT i."id"::text AS "id", i."organizationId"::text AS "organizationId", i."expiresAt" FROM "Invitation" AS i
+      WHERE i."status" IN ('PENDING', 'EXPIRED') AND i."expiresAt" <= ${now} AND i."deletedAt" IS NULL
+        AND NOT EXISTS (
+          SELECT 1 FROM "InvitationEvent" AS e
+          WHERE e."invitationId" = i."id" AND e."type" = 'EXPIRED' AND e."occurredAt" >= i."expiresAt")
+      ORDER BY i."expiresAt"
+      LIMIT ${BATCH}`);
+    if (due.length === 0) return 0;
+    await tx.invitationEvent.createMany({
+      data: due.map((row) => ({
+        invitationId: row.id,
+        organizationId: row.organizationId,
+        type: "EXPIRED" as const,
+        actorId: null,
+        // It expired then, whenever the sweep noticed.
+        occurredAt: new Date(row.expiresAt),
+      })),
+    });
+    return due.length;
+  });
+}

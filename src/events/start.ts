@@ -1,0 +1,24 @@
+/**
+ * The outbox worker as the server runs it, from the configuration: the email sender for the configured mode, the
+ * default invitation link (the server's own /invite page in development).
+ */
+import type { Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import { createEmailSender, smtpTransport } from "./email.js";
+import { EMAIL } from "./record.js";
+import { createWorker, type Sender, type Worker } from "./worker.js";
+
+export function startOutboxWorker(config: Pick<Config, "email" | "outbox">, logger: Logger, port: number): Worker {
+  const senders: Record<string, Sender> = {};
+  const { email } = config;
+  if (email.mode !== "off") {
+    const inviteUrlTemplate = email.inviteUrlTemplate ?? `http://localhost:${port}/invite?token={token}`;
+    senders[EMAIL] =
+      email.mode === "smtp"
+        ? createEmailSender({ mode: "smtp", transport: smtpTransport(email.smtpUrl), from: email.from, inviteUrlTemplate, logger })
+        : createEmailSender({ mode: "log", inviteUrlTemplate, logger });
+  }
+  const worker = createWorker({ senders, logger, ...config.outbox });
+  worker.start();
+  return worker;
+}
