@@ -4,6 +4,9 @@
  */
 import { Prisma, type Invitation } from "../generated/prisma/client.js";
 
+export const DELIVERY_STATUSES = ["PENDING", "SENT", "FAILED", "DISABLED"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
 export const INVITATION_STATUSES = ["PENDING", "ACCEPTED", "DECLINED", "REVOKED", "EXPIRED"] as const;
 export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
 
@@ -23,7 +26,7 @@ export function pendingInvitationsSql(email: string, now: Date): Prisma.Sql {
  */
 export function invitationListSql(
   organizationId: string,
-  args: { status?: readonly InvitationStatus[] | null; email?: string | null },
+  args: { status?: readonly InvitationStatus[] | null; email?: string | null; deliveryStatus?: readonly DeliveryStatus[] | null },
   now: Date,
 ): Prisma.Sql {
   const conditions = [Prisma.sql`"organizationId" = ${organizationId}::uuid AND "deletedAt" IS NULL`];
@@ -42,5 +45,11 @@ export function invitationListSql(
     conditions.push(Prisma.sql`(${Prisma.join(statuses, " OR ")})`);
   }
   if (args.email != null) conditions.push(Prisma.sql`"email" = ${args.email.trim().toLowerCase()}`);
+  if (args.deliveryStatus && args.deliveryStatus.length > 0) {
+    // The latest email delivery's status (what Invitation.delivery shows). The list's table is aliased `t`.
+    const wanted = Prisma.join(args.deliveryStatus.map((status) => Prisma.sql`${status}::"DeliveryStatus"`));
+    conditions.push(Prisma.sql`(SELECT d."status" FROM "OutboxDelivery" AS d
+      WHERE d."invitationId" = t."id" AND d."destination" = 'email' ORDER BY d."id" DESC LIMIT 1) IN (${wanted})`);
+  }
   return Prisma.join(conditions, " AND ");
 }

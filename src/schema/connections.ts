@@ -91,7 +91,17 @@ export interface ConnectionResult<T> {
   totalCount: number | (() => Promise<number>);
 }
 
-type ListTable = "Invitation" | "Membership";
+/**
+ * The lists, by table: the time column they page on and their order. The contract's lists are newest first; an
+ * invitation's timeline (InvitationEvent) reads oldest first.
+ */
+const LISTS = {
+  Invitation: { time: "createdAt", newestFirst: true },
+  Membership: { time: "createdAt", newestFirst: true },
+  InvitationEvent: { time: "occurredAt", newestFirst: false },
+} as const;
+
+type ListTable = keyof typeof LISTS;
 
 interface KeyRow {
   id: string | null;
@@ -106,12 +116,15 @@ interface KeyRow {
 async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, withCount: boolean) {
   // The alias keeps ORDER BY on the columns (the output column `id` is text, which no index orders).
   const tableSql = Prisma.raw(`"${table}" AS t`);
+  const time = Prisma.raw(`t."${LISTS[table].time}"`);
+  // Walking the list's own order, or against it for `last`/`before`.
+  const descending = LISTS[table].newestFirst !== plan.backward;
   const keyset = plan.cursor
-    ? Prisma.sql`AND (t."createdAt", t."id") ${Prisma.raw(plan.backward ? ">" : "<")} (${plan.cursor.createdAt.toISOString()}::timestamptz, ${plan.cursor.id}::uuid)`
+    ? Prisma.sql`AND (${time}, t."id") ${Prisma.raw(descending ? "<" : ">")} (${plan.cursor.createdAt.toISOString()}::timestamptz, ${plan.cursor.id}::uuid)`
     : Prisma.empty;
-  const direction = Prisma.raw(plan.backward ? "ASC" : "DESC");
-  const page = Prisma.sql`(SELECT t."id"::text AS id, t."createdAt", NULL::int AS total FROM ${tableSql}
-     WHERE ${where} ${keyset} ORDER BY t."createdAt" ${direction}, t."id" ${direction} LIMIT ${plan.size + 1})`;
+  const direction = Prisma.raw(descending ? "DESC" : "ASC");
+  const page = Prisma.sql`(SELECT t."id"::text AS id, ${time} AS "createdAt", NULL::int AS total FROM ${tableSql}
+     WHERE ${where} ${keyset} ORDER BY ${time} ${direction}, t."id" ${direction} LIMIT ${plan.size + 1})`;
   const sql = withCount
     ? Prisma.sql`${page} UNION ALL (SELECT NULL, NULL, count(*)::int FROM ${tableSql} WHERE ${where})`
     : page;
@@ -125,7 +138,7 @@ async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
  * One page of a list. `load(ids, query)` fetches the rows by id with `query` (what the selection under
  * `edges.node` needs: Pothos' include/select), in any order.
  */
-export async function keysetConnection<T extends Keyset>(options: {
+export async function keysetConnection<T extends { id: string }>(options: {
   table: ListTable;
   where: Prisma.Sql;
   args: PageArgs;
@@ -142,7 +155,7 @@ export async function keysetConnection<T extends Keyset>(options: {
   const pageKeysInOrder = more ? keys.slice(0, plan.size) : keys;
   if (plan.backward) pageKeysInOrder.reverse();
 
-  let nodes: T[] = [];
+  let edges: { cursor: string; node: T }[] = [];
   if (pageKeysInOrder.length > 0 && selects(info, "edges")) {
     const query = queryFromInfo({ context: ctx, info, typeName: table, path: ["edges", "node"] }) as Record<string, unknown>;
     const rows = await options.load(
@@ -150,9 +163,11 @@ export async function keysetConnection<T extends Keyset>(options: {
       query,
     );
     const byId = new Map(rows.map((row) => [row.id, row]));
-    nodes = pageKeysInOrder.flatMap((k) => byId.get(k.id) ?? []);
+    edges = pageKeysInOrder.flatMap((k) => {
+      const node = byId.get(k.id);
+      return node ? [{ cursor: encodeCursor(k), node }] : [];
+    });
   }
-  const edges = nodes.map((node) => ({ cursor: encodeCursor(node), node }));
   const cursors = pageKeysInOrder.map(encodeCursor);
   return {
     edges,

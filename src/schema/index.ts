@@ -1,5 +1,6 @@
 /** Imports every domain file (each registers its types and fields) and builds the schema. */
 import { builder } from "../builder.js";
+import "./event.js";
 import "./group.js";
 import "./invitation.js";
 import "./membership.js";

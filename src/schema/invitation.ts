@@ -14,7 +14,7 @@ import { withConflicts } from "../errors.js";
 import type { Invitation, Membership, Prisma } from "../generated/prisma/client.js";
 import * as lifecycle from "../invitations/lifecycle.js";
 import { invitationRole, organizationGroupIds } from "../invitations/references.js";
-import { effectiveStatus, INVITATION_STATUSES, pendingInvitationsSql } from "../invitations/status.js";
+import { DELIVERY_STATUSES, effectiveStatus, INVITATION_STATUSES, type DeliveryStatus, pendingInvitationsSql } from "../invitations/status.js";
 import { hashToken } from "../invitations/token.js";
 import { NOT_DELETED } from "../loaders.js";
 import { answerableInvitation, requireViewer, type AnswerInput } from "../permissions/access.js";
@@ -28,11 +28,11 @@ export const InvitationStatusEnum = builder.enumType("InvitationStatus", { value
 
 export const DeliveryStatusEnum = builder.enumType("DeliveryStatus", {
   description: "Where the invitation email stands. DISABLED: not sent by design (no mail server configured, or the invitation was answered, revoked or deleted before it went out).",
-  values: ["PENDING", "SENT", "FAILED", "DISABLED"] as const,
+  values: DELIVERY_STATUSES,
 });
 
 interface Delivery {
-  status: "PENDING" | "SENT" | "FAILED" | "DISABLED";
+  status: DeliveryStatus;
   attempts: number;
   lastError: string | null;
   sentAt: Date | null;

@@ -12,7 +12,7 @@ import { optionalUrl, requireName, requireSlug, slugify } from "../validation.js
 
 import { keysetConnection } from "./connections.js";
 import { GroupRef } from "./group.js";
-import { InvitationConnection, InvitationRef, InvitationStatusEnum } from "./invitation.js";
+import { DeliveryStatusEnum, InvitationConnection, InvitationRef, InvitationStatusEnum } from "./invitation.js";
 import { MembershipConnection, MembershipRef } from "./membership.js";
 import { RoleRef } from "./role.js";
 
@@ -62,6 +62,7 @@ export const OrganizationRef = builder.prismaNode("Organization", {
         args: {
           status: t.arg({ type: [InvitationStatusEnum], required: false }),
           email: t.arg.string({ required: false }),
+          deliveryStatus: t.arg({ type: [DeliveryStatusEnum], required: false, description: "The invitation email's delivery status." }),
         },
         resolve: (org, args, ctx, info) =>
           keysetConnection({
