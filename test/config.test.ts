@@ -78,6 +78,12 @@ describe("loadConfig", () => {
       MAX_BODY_BYTES: "100000",
       GRAPHQL_INTROSPECTION: "true",
       GRAPHIQL: "false",
+      SMTP_URL: "smtps://mailer:pw@smtp.example.com:465",
+      EMAIL_FROM: "Acme <invitations@example.com>",
+      INVITE_URL_TEMPLATE: "https://app.example.com/invite?token={token}",
+      OUTBOX_MAX_ATTEMPTS: "5",
+      OUTBOX_BACKOFF_MS: "1000",
+      OUTBOX_POLL_MS: "500",
     });
     expect(config).toEqual({
       nodeEnv: "production",
@@ -107,6 +113,13 @@ describe("loadConfig", () => {
       queryLimits: { depth: 10, aliases: 20, tokens: 2000, directives: 10, cost: 5000 },
       maxBodyBytes: 100_000,
       exposure: { introspection: true, graphiql: false, suggestions: false },
+      email: {
+        mode: "smtp",
+        smtpUrl: "smtps://mailer:pw@smtp.example.com:465",
+        from: "Acme <invitations@example.com>",
+        inviteUrlTemplate: "https://app.example.com/invite?token={token}",
+      },
+      outbox: { maxAttempts: 5, backoffMs: 1000, pollMs: 500 },
     });
   });
 
@@ -142,6 +155,25 @@ describe("loadConfig", () => {
       "REQUEST_TIMEOUT_MS: must be at least 100",
       "DATABASE_QUERY_TIMEOUT_MS: must be greater than DATABASE_STATEMENT_TIMEOUT_MS",
     ]);
+  });
+
+  it("email is one feature: SMTP_URL needs EMAIL_FROM, and in production INVITE_URL_TEMPLATE; without it development logs links and production sends nothing", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ SMTP_URL: "smtp://localhost:2525" })).toEqual(["EMAIL_FROM: is required with SMTP_URL"]);
+    expect(problems({ NODE_ENV: "production", JWT_SECRET: SECRET, SMTP_URL: "smtp://localhost:2525", EMAIL_FROM: "a@b.c" })).toEqual([
+      "INVITE_URL_TEMPLATE: is required in production with SMTP_URL",
+    ]);
+    expect(problems({ INVITE_URL_TEMPLATE: "https://app.example.com/invite" })[0]).toMatch(/^INVITE_URL_TEMPLATE: must be an http\(s\) URL containing \{token\}/);
+    expect(problems({ SMTP_URL: "http://mail" })[0]).toMatch(/^SMTP_URL: must be an smtp/);
+    expect(loadConfig({}).email).toEqual({ mode: "log", inviteUrlTemplate: undefined });
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET }).email).toEqual({ mode: "off" });
   });
 
   it("keeps PGlite in memory with PGLITE_DATA_DIR=memory://", () => {
