@@ -3,7 +3,8 @@
  * (the audit timeline) and its deliveries (the outbox) commit or roll back with the change itself. Senders run
  * later, in src/events/worker.ts, and re-read what they need by id.
  */
-import type { Invitation, Prisma } from "../generated/prisma/client.js";
+import { Prisma, type Invitation } from "../generated/prisma/client.js";
+import { uuidv7 } from "../ids.js";
 import { deliveryPlan } from "./plan.js";
 
 export type InvitationEventType = "CREATED" | "RESENT" | "ACCEPTED" | "DECLINED" | "REVOKED" | "DELETED" | "EXPIRED";
@@ -28,37 +29,36 @@ export const EMAIL = "email";
 
 /** Records `event` and its deliveries in the transaction `tx`. */
 export async function recordEvent(tx: Prisma.TransactionClient, event: InvitationEvent): Promise<void> {
-  const { invitation, occurredAt } = event;
-  const row = await tx.invitationEvent.create({
-    data: {
-      invitationId: invitation.id,
-      organizationId: invitation.organizationId,
-      type: event.type,
-      actorId: event.actor.kind === "user" ? event.actor.id : null,
-      occurredAt,
-    },
-    select: { id: true },
-  });
-  if (event.token === undefined) return;
+  const { invitation, occurredAt, type } = event;
+  const actorId = event.actor.kind === "user" ? event.actor.id : null;
+  if (event.token === undefined) {
+    await tx.invitationEvent.create({
+      data: { invitationId: invitation.id, organizationId: invitation.organizationId, type, actorId, occurredAt },
+      select: { id: true },
+    });
+    return;
+  }
 
   const email = deliveryPlan().email;
-  if (event.type === "RESENT") {
+  if (type === "RESENT") {
     // An email still waiting with the previous token would carry a dead link: the new one replaces it.
     await tx.outboxDelivery.updateMany({
       where: { invitationId: invitation.id, destination: EMAIL, status: "PENDING" },
       data: { status: "FAILED", token: null, lockedUntil: null, lastError: "Replaced by a resend before it was sent." },
     });
   }
-  await tx.outboxDelivery.create({
-    data: {
-      eventId: row.id,
-      invitationId: invitation.id,
-      destination: EMAIL,
-      // Without a mail server in production nothing will ever send it: the token is not kept at all.
-      status: email === "off" ? "DISABLED" : "PENDING",
-      token: email === "off" ? null : event.token,
-      nextAttemptAt: occurredAt,
-      createdAt: occurredAt,
-    },
-  });
+  // Without a mail server in production nothing will ever send it: the token is not kept at all.
+  const disabled = email === "off";
+  const eventId = uuidv7();
+  // The event and its email delivery in one round trip (createInvitation's statement budget).
+  await tx.$executeRaw(Prisma.sql`
+    WITH event AS (
+      INSERT INTO "InvitationEvent" ("id", "invitationId", "organizationId", "type", "actorId", "occurredAt")
+      VALUES (${eventId}::uuid, ${invitation.id}::uuid, ${invitation.organizationId}::uuid, ${type}::"InvitationEventType",
+        ${actorId}::uuid, ${occurredAt})
+      RETURNING "id")
+    INSERT INTO "OutboxDelivery" ("id", "eventId", "invitationId", "destination", "status", "token", "nextAttemptAt", "createdAt")
+    SELECT ${uuidv7()}::uuid, event."id", ${invitation.id}::uuid, ${EMAIL}, ${disabled ? "DISABLED" : "PENDING"}::"DeliveryStatus",
+      ${disabled ? null : event.token}, ${occurredAt}, ${occurredAt}
+    FROM event`);
 }
