@@ -11,7 +11,7 @@
  *      per-row work only for the rows of the page.
  */
 import type { GraphQLResolveInfo, SelectionSetNode } from "graphql";
-import { Kind } from "graphql";
+import { Kind, print } from "graphql";
 import { queryFromInfo } from "@pothos/plugin-prisma";
 import { prisma } from "../db/client.js";
 import { BadUserInputError } from "../errors.js";
@@ -138,14 +138,35 @@ async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
  * One page of a list. `load(ids, query)` fetches the rows by id with `query` (what the selection under
  * `edges.node` needs: Pothos' include/select), in any order.
  */
-export async function keysetConnection<T extends { id: string }>(options: {
+export function keysetConnection<T extends { id: string }>(options: KeysetOptions<T>): Promise<ConnectionResult<T>> {
+  // The same list asked again within one request (every invitation's `organization { invitations }` on a page names
+  // the same organization) is read once: 100 nested copies cost what one does. The cache lives on the request's
+  // loaders, which are replaced after each mutation, so nothing read before a write is served after it.
+  const { table, where, args, ctx, info } = options;
+  const loaders = (ctx as { loaders?: object }).loaders ?? ctx;
+  let cache = sameListCache.get(loaders);
+  if (!cache) sameListCache.set(loaders, (cache = new Map()));
+  const key = JSON.stringify([table, where.sql, where.values, args, info.fieldNodes.map((node) => print(node)), info.parentType.name]);
+  let result = cache.get(key) as Promise<ConnectionResult<T>> | undefined;
+  if (!result) {
+    result = readConnection(options);
+    cache.set(key, result);
+  }
+  return result;
+}
+
+const sameListCache = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+interface KeysetOptions<T> {
   table: ListTable;
   where: Prisma.Sql;
   args: PageArgs;
   ctx: object;
   info: GraphQLResolveInfo;
   load: (ids: string[], query: Record<string, unknown>) => Promise<T[]>;
-}): Promise<ConnectionResult<T>> {
+}
+
+async function readConnection<T extends { id: string }>(options: KeysetOptions<T>): Promise<ConnectionResult<T>> {
   const { table, where, args, ctx, info } = options;
   const plan = planPage(args);
   const withCount = selects(info, "totalCount");
