@@ -13,8 +13,10 @@ export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlCjs }] },
   test: {
     globalSetup: ["test/helpers/global-setup.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Several files start real server processes (tsx compiling, a fresh PGlite folder) while the rest of the suite
+    // runs beside them on the same two cores: a start can take a minute. Speed is the benchmark's business, not a test's.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     projects: [
       { extends: true, test: { name: "pglite", include: ["test/**/*.test.ts"], exclude: ["test/postgres/**"], env: { TEST_DB: "pglite" } } },
       ...(process.env.TEST_DATABASE_URL

@@ -88,8 +88,8 @@ describe("through the node HTTP server (src/main.ts)", () => {
   let server: ServerProcess;
   beforeAll(async () => {
     server = await spawnServer({ PGLITE_DATA_DIR: "memory://", JWT_SECRET: "body-limit-secret-0123456789-0123456789" });
-    await server.waitFor("/ready", 200, 80_000);
-  }, 90_000);
+    await server.waitFor("/ready", 200, 150_000);
+  }, 180_000);
   afterAll(async () => {
     await killAll();
   });

@@ -17,7 +17,7 @@ describe("npm start (the compiled build)", () => {
       () => undefined,
     );
     const server = await spawnServer({ PGLITE_DATA_DIR: "memory://" }, { args: ["scripts/start.mjs"] });
-    await server.waitFor("/ready", 200, 90_000);
+    await server.waitFor("/ready", 200, 150_000);
     expect(server.stderr()).toContain("Building dist/main.js");
     expect((await stat("dist/main.js")).mtimeMs).toBeGreaterThan(old.getTime());
     const response = await fetch(`${server.url}/graphql`, {
@@ -27,5 +27,5 @@ describe("npm start (the compiled build)", () => {
     });
     expect(await response.json()).toEqual({ data: { __typename: "Query" } });
     await server.stop();
-  }, 120_000);
+  }, 180_000);
 });

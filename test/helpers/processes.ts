@@ -81,7 +81,7 @@ export async function spawnServer(env: Record<string, string>, options: { port?:
     stdout: () => out,
     stderr: () => err,
     exited,
-    async waitFor(path = "/ready", status = 200, timeoutMs = 45_000) {
+    async waitFor(path = "/ready", status = 200, timeoutMs = 150_000) {
       const deadline = Date.now() + timeoutMs;
       let last = "no answer";
       while (Date.now() < deadline) {
@@ -97,7 +97,7 @@ export async function spawnServer(env: Record<string, string>, options: { port?:
       }
       throw new Error(`${path} did not answer ${status} within ${timeoutMs} ms (last: ${last}); ${describe()}`);
     },
-    async waitForLog(text, timeoutMs = 30_000) {
+    async waitForLog(text, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       while (!err.includes(text)) {
         if (hasExited) throw new Error(`exited before logging ${JSON.stringify(text)}; ${describe()}`);
