@@ -140,13 +140,13 @@ async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
  */
 export function keysetConnection<T extends { id: string }>(options: KeysetOptions<T>): Promise<ConnectionResult<T>> {
   // The same list asked again within one request (every invitation's `organization { invitations }` on a page names
-  // the same organization) is read once: 100 nested copies cost what one does. The cache lives on the request's
+  // the same organization; aliases of one field) is read once: 100 nested copies cost what one does. The cache lives on the request's
   // loaders, which are replaced after each mutation, so nothing read before a write is served after it.
   const { table, where, args, ctx, info } = options;
   const loaders = (ctx as { loaders?: object }).loaders ?? ctx;
   let cache = sameListCache.get(loaders);
   if (!cache) sameListCache.set(loaders, (cache = new Map()));
-  const key = JSON.stringify([table, where.sql, where.values, args, info.fieldNodes.map((node) => print(node)), info.parentType.name]);
+  const key = JSON.stringify([table, where.sql, where.values, args, info.fieldNodes.map((node) => print({ ...node, alias: undefined })), info.parentType.name]);
   let result = cache.get(key) as Promise<ConnectionResult<T>> | undefined;
   if (!result) {
     result = readConnection(options);
