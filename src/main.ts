@@ -10,6 +10,7 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import { createLogger, type Logger } from "./logger.js";
+import { backlog as outboxBacklog } from "./events/outbox.js";
 import { createMetrics } from "./metrics.js";
 import { loadPersistedDocuments } from "./plugins/persisted-operations.js";
 import { rateLimiterFromConfig } from "./ratelimit.js";
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
   const startUp = (async () => {
     db = await openDatabase(config.database);
     metrics?.setPoolStats(db.poolStats);
+    metrics?.setOutboxBacklog(outboxBacklog);
     const session = await db.session();
     try {
       const result = await migrate(session);

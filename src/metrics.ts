@@ -39,6 +39,8 @@ export interface Metrics {
   rateLimitRefused(limit: string, client: string): void;
   /** Reads pool counts at each scrape; undefined (or none set) reports no pool gauges. */
   setPoolStats(read: (() => PoolStats | undefined) | undefined): void;
+  /** Reads the outbox's backlog (deliveries still to be made) at each scrape; none set reports no backlog gauge. */
+  setOutboxBacklog(read: (() => Promise<number>) | undefined): void;
   /** Serves GET /metrics on `port` (0: any free port). Resolves with the port. */
   listen(port: number, host: string): Promise<number>;
   close(): Promise<void>;
@@ -111,6 +113,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   });
 
+  let readBacklog: (() => Promise<number>) | undefined;
+  new Gauge({
+    name: "outbox_backlog",
+    help: "Outbox deliveries (invitation emails) not yet sent or given up, across all instances",
+    registers: [registry],
+    async collect() {
+      this.reset();
+      // A scrape while the database is down reports no backlog rather than failing the whole page.
+      const backlog = await readBacklog?.().catch(() => undefined);
+      if (backlog !== undefined) this.set(backlog);
+    },
+  });
+
   const requestMetric: Plugin = {
     onResponse({ request, response }) {
       const url = new URL(request.url);
@@ -161,6 +176,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     setPoolStats(read) {
       readPool = read;
+    },
+    setOutboxBacklog(read) {
+      readBacklog = read;
     },
     listen(port, host) {
       server = createHttpServer((req, res) => {

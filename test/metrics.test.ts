@@ -6,9 +6,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
+import { backlog } from "../src/events/outbox.js";
 import { createMetrics, operationLabeler, type Metrics } from "../src/metrics.js";
 import { createMemoryStore, createRateLimiter } from "../src/ratelimit.js";
 import { startApp, TEST_SECRET, type TestApp } from "./helpers/app.js";
+import { createOrg, invite } from "./helpers/fixtures.js";
 import { freePort, gqlOver, killAll, spawnServer } from "./helpers/processes.js";
 
 let app: TestApp;
@@ -26,6 +28,7 @@ beforeAll(async () => {
   metrics = createMetrics({ maxOperationNames: 5, processMetrics: true });
   app = await startApp({ metrics, rateLimiter });
   metrics.setPoolStats(app.db.poolStats);
+  metrics.setOutboxBacklog(backlog);
   const port = await metrics.listen(0, "127.0.0.1");
   metricsUrl = `http://127.0.0.1:${port}/metrics`;
 });
@@ -91,6 +94,16 @@ describe("the metrics endpoint", () => {
     } else {
       expect(sample(text, "db_pool_connections", { state: "total" })).toBeUndefined();
     }
+  });
+
+  it("reports the outbox backlog: emails not yet sent", async () => {
+    const before = sample(await scrape(), "outbox_backlog");
+    expect(before).toBeGreaterThanOrEqual(0);
+    const owner = await app.user();
+    const org = await createOrg(app, owner);
+    await invite(app, owner, org.id, `backlog-${Date.now()}@example.test`);
+    // On PostgreSQL other files write deliveries too: at least this one more.
+    expect(sample(await scrape(), "outbox_backlog")).toBeGreaterThanOrEqual(before! + 1);
   });
 
   it("is not served on the public port", async () => {

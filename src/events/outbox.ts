@@ -79,3 +79,8 @@ export async function release(deliveries: readonly ClaimedDelivery[]): Promise<v
     });
   }
 }
+
+/** Deliveries still to be made (due or waiting for a retry): what the metrics call the outbox backlog. */
+export function backlog(): Promise<number> {
+  return prisma.outboxDelivery.count({ where: { status: "PENDING" } });
+}
