@@ -4,8 +4,8 @@
  * then FAILED, the raw token is wiped once the email is sent or given up, and the expiry sweep records EXPIRED once.
  * The worker is stepped by hand (`runOnce`) with the clock moved: no timers, no sleeping.
  *
- * On PostgreSQL every test file shares one database, so a worker here may also pick up other files' deliveries:
- * assertions only look at this file's own invitations and recipients.
+ * The worker claims every due delivery of its database, so on PostgreSQL this file has a database of its own (the
+ * run's shared one holds every other file's deliveries too).
  */
 import { simpleParser, type ParsedMail } from "mailparser";
 import { SMTPServer } from "smtp-server";
@@ -27,7 +27,7 @@ const refuse = new Set<string>();
 const inbox: ParsedMail[] = [];
 
 beforeAll(async () => {
-  app = await startApp();
+  app = await startApp({ ownDatabase: true });
   smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
@@ -260,6 +260,15 @@ describe("the worker", () => {
     expect(retryDelay(1, 1000, 60_000, () => 1)).toBe(1000);
     expect(retryDelay(4, 1000, 60_000, () => 1)).toBe(8000);
     expect(retryDelay(30, 1000, 60_000, () => 1)).toBe(60_000);
+  });
+
+  it("a worker takes only the destinations it can send to", async () => {
+    const owner = await app.user();
+    const org = await createOrg(app, owner);
+    const invitation = await invite(app, owner, org.id, `nosender-${Date.now()}@example.test`);
+    const idle = createWorker({ senders: {}, logger: createLogger("silent"), maxAttempts: 3, backoffMs: 1000, pollMs: 1000, sweepEveryMs: 0 });
+    expect((await idle.runOnce()).claimed).toBe(0);
+    expect((await emailDeliveries(invitation.id))[0]).toMatchObject({ status: "PENDING", attempts: 0, lockedUntil: null });
   });
 
   it("several workers at once never deliver one event twice", async () => {

@@ -27,13 +27,15 @@ export interface ClaimedDelivery {
  * destination) is due, so one invitation's events reach one destination in order, while a destination that keeps
  * failing holds back nothing but its own queue.
  */
-export async function claimDue(now: Date, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+export async function claimDue(now: Date, limit: number, leaseMs: number, destinations: readonly string[]): Promise<ClaimedDelivery[]> {
+  // A worker takes only what it can send: an instance without a mail server leaves emails to those that have one.
+  if (destinations.length === 0) return [];
   const lease = new Date(now.getTime() + leaseMs);
   const rows = await prisma.$queryRaw<ClaimedDelivery[]>(Prisma.sql`
     UPDATE "OutboxDelivery" AS d SET "lockedUntil" = ${lease}, "attempts" = d."attempts" + 1
     WHERE d."id" IN (
       SELECT c."id" FROM "OutboxDelivery" AS c
-      WHERE c."status" = 'PENDING' AND c."nextAttemptAt" <= ${now}
+      WHERE c."status" = 'PENDING' AND c."nextAttemptAt" <= ${now} AND c."destination" IN (${Prisma.join(destinations)})
         AND (c."lockedUntil" IS NULL OR c."lockedUntil" <= ${now})
         AND NOT EXISTS (
           SELECT 1 FROM "OutboxDelivery" AS e

@@ -109,7 +109,7 @@ export function createWorker(options: WorkerOptions): Worker {
       lastSweep = now.getTime();
       result.expired = await sweepExpired(now);
     }
-    const claimed = await claimDue(now, batchSize, leaseMs);
+    const claimed = await claimDue(now, batchSize, leaseMs, Object.keys(senders));
     result.claimed = claimed.length;
     for (const delivery of claimed) waiting.add(delivery);
     if (stopping) {

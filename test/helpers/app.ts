@@ -3,7 +3,10 @@
  * as fresh users and run GraphQL. Each test creates its own users and organizations; nothing is truncated.
  */
 import { randomBytes } from "node:crypto";
+import pg from "pg";
 import { inject } from "vitest";
+import { migrate } from "../../src/db/migrate.js";
+import { createPostgresDatabase, pgSession } from "./databases.js";
 import { signDevToken } from "../../src/auth/token.js";
 import { loadConfig } from "../../src/config.js";
 import { openDatabase, type Database } from "../../src/db/client.js";
@@ -52,12 +55,33 @@ export function uniqueEmail(prefix = "user"): string {
  * default (TEST_LOG_LEVEL shows the lines). `env`: more environment for loadConfig (NODE_ENV=production, …).
  */
 export async function startApp(
-  options: { invitationTtlHours?: number; rateLimiter?: RateLimiter; logger?: Logger; metrics?: Metrics; env?: Record<string, string> } = {},
+  options: {
+    invitationTtlHours?: number;
+    rateLimiter?: RateLimiter;
+    logger?: Logger;
+    metrics?: Metrics;
+    env?: Record<string, string>;
+    /**
+     * PostgreSQL: a database of this file's own instead of the run's shared one, for tests of work that spans the
+     * whole database (the outbox worker claims every due delivery, whichever file wrote it).
+     */
+    ownDatabase?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const dbKind = (process.env.TEST_DB as "pglite" | "postgres" | undefined) ?? "pglite";
+  const own = dbKind === "postgres" && options.ownDatabase ? await createPostgresDatabase("invitations_own") : undefined;
+  if (own) {
+    const client = new pg.Client({ connectionString: own.url });
+    await client.connect();
+    try {
+      await migrate(pgSession(client));
+    } finally {
+      await client.end();
+    }
+  }
   const db =
     dbKind === "postgres"
-      ? await openDatabase({ kind: "postgres", url: inject("postgresUrl"), poolSize: 20 })
+      ? await openDatabase({ kind: "postgres", url: own?.url ?? inject("postgresUrl"), poolSize: 20 })
       : await openDatabase(
           { kind: "pglite", dataDir: "memory://" },
           { loadDataDir: new Blob([await import("node:fs/promises").then((fs) => fs.readFile(inject("pgliteSnapshot")))]) },
@@ -112,7 +136,10 @@ export async function startApp(
       }
       return { count: statements.length, statements };
     },
-    close: () => db.close(),
+    close: async () => {
+      await db.close();
+      await own?.drop();
+    },
   };
 }
 
