@@ -77,16 +77,6 @@ export function createLoaders(viewer: Viewer) {
       return userIds.map((id) => id === viewerId || fellow.has(id));
     }),
 
-    memberCount: new DataLoader<string, number>(async (organizationIds) => {
-      const rows = await prisma.membership.groupBy({
-        by: ["organizationId"],
-        where: { organizationId: { in: [...organizationIds] } },
-        _count: { _all: true },
-      });
-      const counts = new Map(rows.map((r) => [r.organizationId, r._count._all]));
-      return organizationIds.map((id) => counts.get(id) ?? 0);
-    }),
-
     /** Invitations by id, deleted ones left out. */
     invitation: new DataLoader<string, Invitation | null>(async (ids) =>
       byKey(ids, await prisma.invitation.findMany({ where: { id: { in: [...ids] }, ...NOT_DELETED } }), (r) => r.id),
