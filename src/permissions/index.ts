@@ -81,7 +81,7 @@ function openFields(type: string, fields: readonly string[], reason: string): Re
 /**
  * Fields open to whoever reached their object (rule `allow`), each with why that is safe. Listed one by one: a new
  * field of these types is denied until it is added here or given a rule. A root field listed here is public
- * (answered for anonymous requests too); today there is none.
+ * (answered for anonymous requests too): only invitationPreview.
  */
 export const OPEN: Readonly<Record<string, string>> = {
   ...openFields(
@@ -120,6 +120,15 @@ export const OPEN: Readonly<Record<string, string>> = {
     ["type", "occurredAt", "actor"],
     "Reached only through Invitation.events, of an invitation the viewer may read; actor is a User, whose own fields decide what shows.",
   ),
+  "Query.invitationPreview":
+    "Public by design: the invitation page before sign-in. It shows only the preview (no ids, the address masked), and a miss spends the client address's brute-force budget, so it cannot test guessed tokens.",
+  ...openFields(
+    "InvitationPreview",
+    ["maskedEmail", "status", "expiresAt", "organization", "invitedBy"],
+    "Reached only through invitationPreview, by the holder of the invitation's current token; built to show nothing more.",
+  ),
+  ...openFields("InvitationPreviewOrganization", ["name", "logoUrl", "memberCount"], "Reached only through InvitationPreview.organization: the organization's public face."),
+  ...openFields("InvitationPreviewInviter", ["name", "avatarUrl"], "Reached only through InvitationPreview.invitedBy: the inviter's public profile."),
   ...openFields("PageInfo", ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"], "Cursors and page flags of a list whose field was checked."),
 };
 

@@ -5,6 +5,7 @@ import "./group.js";
 import "./invitation.js";
 import "./membership.js";
 import "./organization.js";
+import "./preview.js";
 import "./role.js";
 import "./user.js";
 
