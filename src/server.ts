@@ -22,6 +22,7 @@ import { connectionArgsMiddleware } from "./pagination.js";
 import { protectSchema } from "./permissions/index.js";
 import { bodyLimitPlugin } from "./plugins/body-limit.js";
 import { exposurePlugin } from "./plugins/exposure.js";
+import { invitePage } from "./invite-page/index.js";
 import { inputGuard } from "./plugins/input-guard.js";
 import { invitationBudgets } from "./plugins/invitation-budgets.js";
 import { DOCUMENT_ID_PARAM, persistedOperations, type PersistedDocuments, type PersistedOperationsMode } from "./plugins/persisted-operations.js";
@@ -64,7 +65,7 @@ export function createServer(options: ServerOptions): Server {
   const settings = { invitationTtlHours: options.config.invitationTtlHours };
   setDeliveryPlan({ email: options.config.email.mode });
 
-  return createYoga<Record<string, unknown>, Context>({
+  const yoga: Server = createYoga<Record<string, unknown>, Context>({
     schema: protectedSchema,
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: false as unknown as string,
@@ -89,6 +90,8 @@ export function createServer(options: ServerOptions): Server {
       // The request log comes first: its onRequest must run before a probe ends the request.
       requestLog(logger),
       probes(isReady, isStopping),
+      // Development only: the page behind the default invitation link (in production /invite is 404).
+      ...(options.config.nodeEnv === "production" ? [] : [invitePage({ config: options.config, logger, rateLimiter, graphql: () => yoga })]),
       requestErrorCodes(),
       inputGuard(),
       bodyLimitPlugin(),
@@ -122,6 +125,7 @@ export function createServer(options: ServerOptions): Server {
       maskError: (error) => maskError(error, logger),
     },
   });
+  return yoga;
 }
 
 async function viewerFrom(header: string | null, verifyToken: TokenVerifier): Promise<Viewer> {

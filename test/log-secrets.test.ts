@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { signDevToken } from "../src/auth/token.js";
 import { loadConfig } from "../src/config.js";
-import { createLogger } from "../src/logger.js";
+import { createLogger, DEV_INVITATION_LINK_FIELD } from "../src/logger.js";
 import { createMemoryStore, createRateLimiter } from "../src/ratelimit.js";
 import { createServer, type Server } from "../src/server.js";
 import { startApp, TEST_SECRET, uniqueEmail, type TestApp, type TestUser } from "./helpers/app.js";
@@ -87,4 +87,20 @@ it("a full lifecycle at LOG_LEVEL=debug logs no JWT, invitation token or secret"
   expect(log).not.toMatch(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/);
   expect(log).not.toMatch(/inv_[A-Za-z0-9_-]{20,}/);
   await rateLimiter.close();
+});
+
+it("only the development invitation link keeps its token, and a logged value cannot pose as that field", () => {
+  const lines: string[] = [];
+  const logger = createLogger("info", (line) => lines.push(line));
+  const token = `inv_${"B".repeat(43)}`;
+  logger.info("invitation email not sent (no SMTP_URL); open the link to answer", {
+    [DEV_INVITATION_LINK_FIELD]: `http://localhost:4000/invite?token=${token}`,
+    note: `"${DEV_INVITATION_LINK_FIELD}":"${token}`,
+    token,
+  });
+  const line = JSON.parse(lines[0]!);
+  expect(line[DEV_INVITATION_LINK_FIELD]).toBe(`http://localhost:4000/invite?token=${token}`);
+  expect(line.note).not.toContain(token);
+  expect(line.token).not.toContain(token);
+  expect(lines[0]!.split(token).length).toBe(2);
 });

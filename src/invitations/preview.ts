@@ -56,3 +56,13 @@ export async function previewByToken(token: string, at: Date): Promise<Invitatio
     invitedBy: row.invitedBy ? { name: row.invitedBy.name, avatarUrl: row.invitedBy.avatarUrl } : null,
   };
 }
+
+/**
+ * The full invited address of the invitation whose current token this is, or null. Only for the development /invite
+ * page (src/invite-page), which signs in as that address on the developer's behalf; never exposed through the API.
+ */
+export async function invitedAddressByToken(token: string): Promise<string | null> {
+  const hash = hashToken(token);
+  const row = await prisma.invitation.findFirst({ where: { tokenHash: hash, deletedAt: null }, select: { email: true, tokenHash: true } });
+  return row && sameHash(row.tokenHash, hash) ? row.email : null;
+}
