@@ -4,7 +4,9 @@
  * requests served, SQL statements sent, their time as the client sees it, CPU time and peak RSS since the last reset.
  * It seeds the data itself (PGlite serves one process) and reports the tokens and ids to bench/run.ts.
  */
+import { writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
+import { Session } from "node:inspector/promises";
 import type { AddressInfo } from "node:net";
 import { signDevToken } from "../src/auth/token.js";
 import { loadConfig } from "../src/config.js";
@@ -83,9 +85,27 @@ await session.release();
 
 const seeded: Seeded = { url, owner, invitee, organizations, forWrites, database: db.kind };
 process.send!({ type: "ready", seeded } satisfies BenchMessage);
-process.on("message", (message: BenchMessage) => {
-  if (message.type === "reset") meter.reset();
-  else if (message.type === "stats") process.send!({ type: "stats", stats: meter.read() } satisfies BenchMessage);
+// BENCH_PROFILE=<dir>: a CPU profile of each measurement (from "reset" to "stats"), written there as <n>.cpuprofile.
+const profileDir = process.env.BENCH_PROFILE;
+const profiler = profileDir ? new Session() : undefined;
+if (profiler) {
+  profiler.connect();
+  await profiler.post("Profiler.enable");
+}
+let profiles = 0;
+process.on("message", async (message: BenchMessage) => {
+  if (message.type === "reset") {
+    meter.reset();
+    await profiler?.post("Profiler.start");
+  } else if (message.type === "stats") {
+    const stats = meter.read();
+    if (profiler) {
+      const { profile } = await profiler.post("Profiler.stop");
+      profiles += 1;
+      writeFileSync(`${profileDir}/${profiles}.cpuprofile`, JSON.stringify(profile));
+    }
+    process.send!({ type: "stats", stats } satisfies BenchMessage);
+  }
   else if (message.type === "stop") {
     // autocannon stops without waiting for its last responses: let them finish before closing the database.
     http.close();

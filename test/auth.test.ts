@@ -7,8 +7,8 @@ import { createServer as createHttpServer, type Server as HttpServer } from "nod
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import { decodeJwt, exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signDevToken } from "../src/auth/token.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { cachedVerifier, signDevToken } from "../src/auth/token.js";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
 import { createServer, type Server } from "../src/server.js";
@@ -262,5 +262,62 @@ describe("JWKS tokens (JWT_JWKS_URL, RS256 and ES256, with issuer and audience)"
     expect(result.body.errors).toHaveLength(1);
     expect(result.body.errors[0].extensions).toMatchObject({ code: "SERVICE_UNAVAILABLE" });
     expect(result.body.data ?? null).toBeNull();
+  });
+});
+
+describe("verified tokens are remembered until they expire", () => {
+  const claims = (sub: string) => ({ sub, email: `${sub}@example.test` });
+
+  it("verifies a token once, then answers from memory, and again once its exp has passed (wall clock)", async () => {
+    const calls: string[] = [];
+    const expMs = Date.now() + 60_000;
+    const verify = cachedVerifier(async (token) => {
+      calls.push(token);
+      return { claims: claims(token), expMs };
+    });
+    expect(await verify("a")).toEqual(claims("a"));
+    expect(await verify("a")).toEqual(claims("a"));
+    expect(await verify("b")).toEqual(claims("b"));
+    expect(calls).toEqual(["a", "b"]);
+    vi.useFakeTimers({ now: expMs, toFake: ["Date"] });
+    try {
+      await verify("a");
+      expect(calls).toEqual(["a", "b", "a"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("never remembers a refusal, and forgets the least recently used beyond its bound", async () => {
+    let calls = 0;
+    const verify = cachedVerifier(async (token) => {
+      calls += 1;
+      if (token === "bad") throw new Error("refused");
+      return { claims: claims(token), expMs: Date.now() + 60_000 };
+    }, 2);
+    await expect(verify("bad")).rejects.toThrow("refused");
+    await expect(verify("bad")).rejects.toThrow("refused");
+    expect(calls).toBe(2);
+    await verify("a");
+    await verify("b");
+    await verify("c");
+    expect(calls).toBe(5);
+    await verify("c");
+    await verify("b");
+    expect(calls).toBe(5);
+    await verify("a");
+    expect(calls).toBe(6);
+  });
+
+  it("through the server: a token verified once is refused after it expires, without a new signature check passing it", async () => {
+    const sub = newSub();
+    const token = await signDevToken(TEST_SECRET, { sub, email: uniqueEmail() }, { expiresIn: now() + 30 });
+    expect((await withAuthorization(app.server, `Bearer ${token}`, "{ viewer { id } }")).status).toBe(200);
+    vi.useFakeTimers({ now: (now() + 31) * 1000, toFake: ["Date"] });
+    try {
+      expectUnauthenticated(await withAuthorization(app.server, `Bearer ${token}`, "{ viewer { id } }"));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

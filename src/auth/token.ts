@@ -2,7 +2,9 @@
  * Bearer token verification: HS256 with JWT_SECRET, or RS256/ES256 from JWT_JWKS_URL (with issuer and audience checks).
  * Any failure is UNAUTHENTICATED; a bad token is never treated as anonymous.
  */
+import { createHash } from "node:crypto";
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { LRUCache } from "lru-cache";
 import type { Config } from "../config.js";
 import { ServiceUnavailableError, UnauthenticatedError } from "../errors.js";
 import { isStorableText, normalizeEmail } from "../validation.js";
@@ -21,7 +23,44 @@ export type TokenVerifier = (token: string) => Promise<Claims>;
 
 const MAX_CLAIM_LENGTH = { sub: 255, email: 254, name: 200, picture: 2048 } as const;
 
+/** How many verified tokens one instance remembers (the least recently used go first). */
+export const VERIFIED_TOKENS_MAX = 10_000;
+
+/**
+ * Verifies each token once, then answers from memory until the token's `exp`: a client sends the same token on every
+ * request, and checking its signature again (and parsing its claims) was a measurable part of each request's CPU.
+ * Keyed by the token's SHA-256 (the tokens themselves are not kept), bounded (least recently used evicted), and never
+ * past `exp` on the wall clock, the clock jose checks `exp` with. Only successes are remembered: a bad token is
+ * verified, and refused, every time. A token verified once stays accepted until it expires even if the signing key
+ * is rotated out of the key set meanwhile (it was validly signed when it arrived); a changed JWT_SECRET takes a
+ * restart, which empties the cache.
+ */
+export function cachedVerifier(verify: (token: string) => Promise<Verified>, max = VERIFIED_TOKENS_MAX): TokenVerifier {
+  const verified = new LRUCache<string, Verified>({ max });
+  return async (token) => {
+    const key = createHash("sha256").update(token).digest("base64url");
+    const hit = verified.get(key);
+    if (hit) {
+      if (Date.now() < hit.expMs) return hit.claims;
+      verified.delete(key);
+    }
+    const result = await verify(token);
+    if (Date.now() < result.expMs) verified.set(key, result);
+    return result.claims;
+  };
+}
+
+/** A verified token's claims, and its `exp` in milliseconds. */
+export interface Verified {
+  claims: Claims;
+  expMs: number;
+}
+
 export function createTokenVerifier(jwt: Config["jwt"]): TokenVerifier {
+  return cachedVerifier(uncachedTokenVerifier(jwt));
+}
+
+function uncachedTokenVerifier(jwt: Config["jwt"]): (token: string) => Promise<Verified> {
   // A token without `exp` would stay valid for ever once leaked: refused like an expired one.
   const options = { issuer: jwt.issuer, audience: jwt.audience, requiredClaims: ["exp"] };
   let verify: (token: string) => Promise<JWTPayload>;
@@ -52,7 +91,8 @@ export function createTokenVerifier(jwt: Config["jwt"]): TokenVerifier {
             : "The token is invalid (bad signature, format, issuer or audience).",
       );
     }
-    return claimsFrom(payload);
+    // `exp` is required above (jose refuses a token without one, or past it), so it is a number here.
+    return { claims: Object.freeze(claimsFrom(payload)), expMs: (payload.exp ?? 0) * 1000 };
   };
 }
 
