@@ -94,6 +94,7 @@ export const EnvSchema = z
     OUTBOX_MAX_ATTEMPTS: intInRange(8, 1, 100),
     OUTBOX_BACKOFF_MS: intInRange(5_000, 10, 3_600_000),
     OUTBOX_POLL_MS: intInRange(2_000, 50, 600_000),
+    OUTBOX_LEASE_MS: intInRange(60_000, 100, 3_600_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
@@ -188,8 +189,11 @@ export interface Config {
    * unset in development, the server's own /invite page on its port.
    */
   email: { mode: "smtp"; smtpUrl: string; from: string; inviteUrlTemplate?: string } | { mode: "log"; inviteUrlTemplate?: string } | { mode: "off" };
-  /** The outbox worker: attempts before FAILED, first retry delay (doubling, with jitter), polling interval. */
-  outbox: { maxAttempts: number; backoffMs: number; pollMs: number };
+  /**
+   * The outbox worker: attempts before FAILED, first retry delay (doubling, with jitter), polling interval, and how
+   * long a claim lasts before another worker may take the delivery over (a worker that died mid-send).
+   */
+  outbox: { maxAttempts: number; backoffMs: number; pollMs: number; leaseMs: number };
   /** Limits checked on every GraphQL document before it runs (see src/plugins/query-limits.ts). */
   queryLimits: QueryLimits;
   /** Request bodies above this many bytes are refused with 413 before they are parsed. */
@@ -305,7 +309,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : e.NODE_ENV === "production"
           ? { mode: "off" }
           : { mode: "log", inviteUrlTemplate: e.INVITE_URL_TEMPLATE },
-    outbox: { maxAttempts: e.OUTBOX_MAX_ATTEMPTS, backoffMs: e.OUTBOX_BACKOFF_MS, pollMs: e.OUTBOX_POLL_MS },
+    outbox: { maxAttempts: e.OUTBOX_MAX_ATTEMPTS, backoffMs: e.OUTBOX_BACKOFF_MS, pollMs: e.OUTBOX_POLL_MS, leaseMs: e.OUTBOX_LEASE_MS },
   };
 }
 

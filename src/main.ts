@@ -128,8 +128,12 @@ async function main(): Promise<void> {
         process.exit(1);
       }
       // Deliveries in flight finish (or are released for another instance) while the database is still open.
+      // A send that hangs (a stalled mail server) is given up before the deadline and its claim released, so another
+      // instance sends it at once instead of after the lease.
       await withDeadline(
-        worker?.stop().catch((error: unknown) => logger.warn("stopping the outbox worker failed", { error })),
+        worker
+          ?.stop({ graceMs: Math.floor(Math.max(0, remaining() - closing) * 0.75) })
+          .catch((error: unknown) => logger.warn("stopping the outbox worker failed", { error })),
         Math.max(0, remaining() - closing),
         undefined,
       );

@@ -84,6 +84,7 @@ describe("loadConfig", () => {
       OUTBOX_MAX_ATTEMPTS: "5",
       OUTBOX_BACKOFF_MS: "1000",
       OUTBOX_POLL_MS: "500",
+      OUTBOX_LEASE_MS: "1500",
     });
     expect(config).toEqual({
       nodeEnv: "production",
@@ -119,7 +120,7 @@ describe("loadConfig", () => {
         from: "Acme <invitations@example.com>",
         inviteUrlTemplate: "https://app.example.com/invite?token={token}",
       },
-      outbox: { maxAttempts: 5, backoffMs: 1000, pollMs: 500 },
+      outbox: { maxAttempts: 5, backoffMs: 1000, pollMs: 500, leaseMs: 1500 },
     });
   });
 

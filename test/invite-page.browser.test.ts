@@ -34,7 +34,7 @@ beforeAll(async () => {
   const port = Number(new URL(http.base).port);
   // As the server starts it in development without SMTP_URL: the link is logged, and by default points here.
   worker = startOutboxWorker(
-    { email: { mode: "log" }, outbox: { maxAttempts: 3, backoffMs: 1_000, pollMs: 500 } },
+    { email: { mode: "log" }, outbox: { maxAttempts: 3, backoffMs: 1_000, pollMs: 500, leaseMs: 60_000 } },
     createLogger("info", (line) => lines.push(line)),
     port,
   );

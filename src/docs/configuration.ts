@@ -56,6 +56,7 @@ export const DESCRIPTIONS: Record<string, { group: string; text: string; default
   OUTBOX_MAX_ATTEMPTS: { group: "Email", text: "Attempts at a delivery before it is `FAILED` (1 to 100)." },
   OUTBOX_BACKOFF_MS: { group: "Email", text: "The first retry's delay; each next one doubles, with jitter, up to an hour." },
   OUTBOX_POLL_MS: { group: "Email", text: "How often each instance's outbox worker looks for deliveries other instances wrote (it is woken at once for its own)." },
+  OUTBOX_LEASE_MS: { group: "Email", text: "How long a worker's claim on a delivery lasts; an instance that dies mid-send holds it until then, and another instance takes it over after." },
   METRICS_PORT: { group: "Metrics", text: "Serve Prometheus metrics on `GET /metrics` of this port, a separate server (must differ from `PORT`). Unset: no metrics." },
   METRICS_HOST: { group: "Metrics", text: "The interface the metrics port listens on.", default: "the value of `HOST`" },
   GRAPHQL_MAX_DEPTH: { group: "Limits", text: "The longest chain of fields in a document, the root field counting 1 and leaves included, fragments inlined (1 to 1,000). Past it: `GRAPHQL_VALIDATION_FAILED`/`MAX_DEPTH`." },

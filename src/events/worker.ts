@@ -45,8 +45,12 @@ export interface Worker {
   runOnce(options?: { now?: Date; sweep?: boolean }): Promise<RunResult>;
   start(): void;
   wake(): void;
-  /** Stops polling and waits for the batch in flight; deliveries not yet handed to a sender are released. */
-  stop(): Promise<void>;
+  /**
+   * Stops polling and waits for the batch in flight, at most `graceMs` (default: as long as it takes); what is then
+   * still claimed, waiting or still being sent, is released so another instance may take it at once. A send that
+   * still finishes after its release cannot record its outcome (the claim is no longer its own): at least once.
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
 }
 
 const workers = new Set<Worker>();
@@ -76,9 +80,20 @@ export function createWorker(options: WorkerOptions): Worker {
   let lastSweep = 0;
   /** Claimed but not yet handed to a sender: released on stop. */
   const waiting = new Set<ClaimedDelivery>();
+  /** Handed to a sender and not yet recorded: released on stop if the grace runs out. */
+  const sending = new Set<ClaimedDelivery>();
 
   async function deliver(delivery: ClaimedDelivery, at: Date, result: RunResult): Promise<void> {
     waiting.delete(delivery);
+    sending.add(delivery);
+    try {
+      await attempt(delivery, at, result);
+    } finally {
+      sending.delete(delivery);
+    }
+  }
+
+  async function attempt(delivery: ClaimedDelivery, at: Date, result: RunResult): Promise<void> {
     const sender = senders[delivery.destination];
     try {
       if (!sender) throw new Error(`No sender for destination "${delivery.destination}"`);
@@ -156,13 +171,22 @@ export function createWorker(options: WorkerOptions): Worker {
       if (running) wakeRequested = true;
       else schedule(0);
     },
-    async stop() {
+    async stop({ graceMs }: { graceMs?: number } = {}) {
       stopping = true;
       workers.delete(worker);
       clearTimeout(timer);
-      await inFlight.catch(() => {});
-      if (waiting.size > 0) await release([...waiting]).catch(() => {});
+      const finished = inFlight.catch(() => {});
+      if (graceMs === undefined) await finished;
+      else {
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([finished, new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)))]);
+        clearTimeout(grace);
+      }
+      const unfinished = [...waiting, ...sending];
+      if (sending.size > 0) logger.warn("stopping with deliveries still being sent; releasing them", { deliveries: sending.size });
       waiting.clear();
+      sending.clear();
+      if (unfinished.length > 0) await release(unfinished).catch(() => {});
     },
   };
   return worker;
