@@ -39,7 +39,6 @@ export async function recordEvent(tx: Prisma.TransactionClient, event: Invitatio
     return;
   }
 
-  const email = deliveryPlan().email;
   if (type === "RESENT") {
     // An email still waiting with the previous token would carry a dead link: the new one replaces it.
     await tx.outboxDelivery.updateMany({
@@ -47,18 +46,37 @@ export async function recordEvent(tx: Prisma.TransactionClient, event: Invitatio
       data: { status: "FAILED", token: null, lockedUntil: null, lastError: "Replaced by a resend before it was sent." },
     });
   }
-  // Without a mail server in production nothing will ever send it: the token is not kept at all.
-  const disabled = email === "off";
-  const eventId = uuidv7();
   // The event and its email delivery in one round trip (createInvitation's statement budget).
-  await tx.$executeRaw(Prisma.sql`
-    WITH event AS (
+  await tx.$executeRaw(
+    Prisma.sql`WITH ${eventWithDeliveryCtes({ invitationId: invitation.id, organizationId: invitation.organizationId, type, actorId, occurredAt, token: event.token })} SELECT 1`,
+  );
+}
+
+/**
+ * An event and its email delivery as two data-modifying CTEs (`event`, `delivery`), to put into the statement that
+ * records them, or into the one that makes the change itself (createInvitation inserts the invitation, its event and
+ * its email in one statement). PostgreSQL runs a data-modifying CTE whether or not the statement reads it.
+ */
+export function eventWithDeliveryCtes(event: {
+  invitationId: string;
+  organizationId: string;
+  type: InvitationEventType;
+  actorId: string | null;
+  occurredAt: Date;
+  token: string;
+}): Prisma.Sql {
+  const { invitationId, organizationId, type, actorId, occurredAt } = event;
+  // Without a mail server in production nothing will ever send it: the token is not kept at all.
+  const disabled = deliveryPlan().email === "off";
+  const eventId = uuidv7();
+  return Prisma.sql`event AS (
       INSERT INTO "InvitationEvent" ("id", "invitationId", "organizationId", "type", "actorId", "occurredAt")
-      VALUES (${eventId}::uuid, ${invitation.id}::uuid, ${invitation.organizationId}::uuid, ${type}::"InvitationEventType",
+      VALUES (${eventId}::uuid, ${invitationId}::uuid, ${organizationId}::uuid, ${type}::"InvitationEventType",
         ${actorId}::uuid, ${occurredAt})
-      RETURNING "id")
-    INSERT INTO "OutboxDelivery" ("id", "eventId", "invitationId", "destination", "status", "token", "nextAttemptAt", "createdAt")
-    SELECT ${uuidv7()}::uuid, event."id", ${invitation.id}::uuid, ${EMAIL}, ${disabled ? "DISABLED" : "PENDING"}::"DeliveryStatus",
-      ${disabled ? null : event.token}, ${occurredAt}, ${occurredAt}
-    FROM event`);
+      RETURNING "id"),
+    delivery AS (
+      INSERT INTO "OutboxDelivery" ("id", "eventId", "invitationId", "destination", "status", "token", "nextAttemptAt", "createdAt")
+      SELECT ${uuidv7()}::uuid, event."id", ${invitationId}::uuid, ${EMAIL}, ${disabled ? "DISABLED" : "PENDING"}::"DeliveryStatus",
+        ${disabled ? null : event.token}, ${occurredAt}, ${occurredAt}
+      FROM event)`;
 }
