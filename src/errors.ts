@@ -36,7 +36,11 @@ export type ConflictReason =
   | "INVITATION_NOT_PENDING"
   | "INVITATION_EXPIRED"
   | "SLUG_TAKEN"
-  | "GROUP_NAME_TAKEN";
+  | "GROUP_NAME_TAKEN"
+  | "ROLE_KEY_TAKEN"
+  | "LAST_OWNER"
+  | "ROLE_IN_USE"
+  | "BUILT_IN_ROLE";
 
 /** A failure the client caused or can act on. Never masked. */
 export class AppError extends GraphQLError {
@@ -158,6 +162,7 @@ const CONFLICTS: Record<string, () => ConflictError> = {
   Group_organizationId_name_key: () => new ConflictError("GROUP_NAME_TAKEN", "A group with this name already exists in this organization."),
   Invitation_one_pending_per_email: () =>
     new ConflictError("ALREADY_INVITED", "A pending invitation for this email already exists in this organization."),
+  Role_organizationId_key_key: () => new ConflictError("ROLE_KEY_TAKEN", "A role with this key already exists in this organization."),
   Membership_userId_organizationId_key: () => new ConflictError("ALREADY_MEMBER", "This user is already a member of the organization."),
 };
 

@@ -10,7 +10,16 @@ import { now } from "./clock.js";
 import type { Context } from "./context.js";
 import type { Viewer } from "./auth/viewer.js";
 import { prisma } from "./db/client.js";
-import type { Invitation, Role, User } from "./generated/prisma/client.js";
+import type { Group, Invitation, Role, User } from "./generated/prisma/client.js";
+
+/** A membership with what the permission rules need of it: its organization and its role's key and permissions. */
+export interface MembershipFacts {
+  id: string;
+  userId: string;
+  organizationId: string;
+  roleId: string;
+  role: { key: string; permissions: string[] };
+}
 
 export interface OrganizationAccess {
   membershipId: string;
@@ -88,6 +97,22 @@ export function createLoaders(viewer: Viewer) {
         await prisma.invitation.findMany({ where: { tokenHash: { in: [...hashes] }, ...NOT_DELETED } }),
         (r) => r.tokenHash,
       ),
+    ),
+
+    /** Memberships by id, with their role (the member-management rules compare it with the viewer's). */
+    membership: new DataLoader<string, MembershipFacts | null>(async (ids) =>
+      byKey(
+        ids,
+        await prisma.membership.findMany({
+          where: { id: { in: [...ids] } },
+          select: { id: true, userId: true, organizationId: true, roleId: true, role: { select: { key: true, permissions: true } } },
+        }),
+        (r) => r.id,
+      ),
+    ),
+
+    group: new DataLoader<string, Group | null>(async (ids) =>
+      byKey(ids, await prisma.group.findMany({ where: { id: { in: [...ids] } } }), (r) => r.id),
     ),
 
     role: new DataLoader<string, Role | null>(async (ids) =>

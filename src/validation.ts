@@ -2,6 +2,7 @@
  * Input checks shared by resolvers and rules. Each failure is BAD_USER_INPUT naming the argument in `extensions.field`.
  */
 import { BadUserInputError } from "./errors.js";
+import { PERMISSIONS, type Permission } from "./permissions/catalog.js";
 
 export const LIMITS = {
   email: 254,
@@ -159,4 +160,33 @@ export function checkPageSize(value: number | null | undefined, field: "first" |
   if (value < 0 || value > LIMITS.pageSize) {
     throw new BadUserInputError(field, `${field} must be between 0 and ${LIMITS.pageSize}.`);
   }
+}
+
+/**
+ * A role's permissions: each from the catalogue (src/permissions/catalog.ts), duplicates merged, returned in
+ * catalogue order so that equal sets read the same. An empty list is a role that grants nothing beyond membership.
+ */
+export function requirePermissionList(raw: readonly string[], field = "permissions"): Permission[] {
+  if (raw.length > LIMITS.listItems) throw new BadUserInputError(field, `At most ${LIMITS.listItems} permissions.`);
+  const known = new Set<string>(PERMISSIONS);
+  const unknown = raw.filter((p) => !known.has(p));
+  if (unknown.length > 0) {
+    throw new BadUserInputError(
+      field,
+      `Unknown permission ${JSON.stringify(unknown[0]!.slice(0, 64))}; the catalogue: ${PERMISSIONS.join(", ")}.`,
+    );
+  }
+  const wanted = new Set(raw);
+  return PERMISSIONS.filter((p) => wanted.has(p));
+}
+
+const ROLE_KEY_RE = /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$/;
+
+/** A custom role's key: 1 to 64 lower-case letters, digits, inner hyphens and underscores. */
+export function requireRoleKey(raw: string, field = "key"): string {
+  const key = raw.trim();
+  if (key.length === 0 || key.length > LIMITS.slug || !ROLE_KEY_RE.test(key)) {
+    throw new BadUserInputError(field, `key must be 1 to ${LIMITS.slug} lower-case letters, digits, inner hyphens and underscores.`);
+  }
+  return key;
 }

@@ -13,6 +13,7 @@ const SIZES = [120, 300] as const;
 
 interface Fixture {
   size: number;
+  /** Owner of the organization below, and admin of the `size` organizations that invited the invitee. */
   owner: TestUser;
   /** Invited by `size` organizations, and a member of each of them. */
   invitee: TestUser;
@@ -68,6 +69,12 @@ async function seed(size: number): Promise<Fixture> {
   await prisma.role.createMany({ data: roles });
   await prisma.membership.createMany({
     data: roles.map((r, i) => ({ userId: inviteeRow.id, organizationId: r.organizationId, roleId: r.id, createdAt: at(i) })),
+  });
+  // The owner administers each of them too (invitations:read), for viewer.managedInvitations across organizations.
+  const adminRoles = others.map((o) => ({ id: uuidv7(), organizationId: o.id, key: "admin", name: "Admin", permissions: ["members:read", "invitations:read"] }));
+  await prisma.role.createMany({ data: adminRoles });
+  await prisma.membership.createMany({
+    data: adminRoles.map((r, i) => ({ userId: ownerRow.id, organizationId: r.organizationId, roleId: r.id, createdAt: at(i) })),
   });
   await prisma.invitation.createMany({
     data: roles.map((r, i) => ({
@@ -193,6 +200,21 @@ describe("each list's statement count is fixed: page size 5 or 100, first or sec
         token: f.owner.token,
         path: ["organization", "invitations"],
         rows: f.size,
+      }),
+      5,
+    );
+  });
+
+  // The viewer, the viewer's memberships (which organizations they hold invitations:read in), the page's keys and
+  // count over all of them (one statement), the page's rows with their relations, the invitee look-up.
+  test("viewer.managedInvitations, across 1 + 120 or 1 + 300 organizations", async () => {
+    await expectFixedCost(
+      (f) => ({
+        query: `query ($first: Int, $after: String) { viewer { managedInvitations(first: $first, after: $after, status: [PENDING]) { ${INVITATION_FIELDS} } } }`,
+        variables: {},
+        token: f.owner.token,
+        path: ["viewer", "managedInvitations"],
+        rows: 2 * f.size,
       }),
       5,
     );

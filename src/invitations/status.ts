@@ -20,16 +20,24 @@ export function pendingInvitationsSql(email: string, now: Date): Prisma.Sql {
   return Prisma.sql`"email" = ${email} AND "status" = 'PENDING' AND "expiresAt" > ${now.toISOString()}::timestamptz AND "deletedAt" IS NULL`;
 }
 
+/** The filters of the invitation lists (organization.invitations, viewer.managedInvitations). */
+export interface InvitationFilters {
+  status?: readonly InvitationStatus[] | null;
+  email?: string | null;
+  deliveryStatus?: readonly DeliveryStatus[] | null;
+}
+
 /**
  * Organization.invitations filters, as SQL on "Invitation" for the keyset page (src/schema/connections.ts). An
  * invalid email filter never gets here: the field refuses it with BAD_USER_INPUT first.
  */
-export function invitationListSql(
-  organizationId: string,
-  args: { status?: readonly InvitationStatus[] | null; email?: string | null; deliveryStatus?: readonly DeliveryStatus[] | null },
-  now: Date,
-): Prisma.Sql {
-  const conditions = [Prisma.sql`"organizationId" = ${organizationId}::uuid AND "deletedAt" IS NULL`];
+export function invitationListSql(organizationId: string, args: InvitationFilters, now: Date): Prisma.Sql {
+  return Prisma.sql`"organizationId" = ${organizationId}::uuid AND ${invitationFilterSql(args, now)}`;
+}
+
+/** The list filters alone (not deleted, status, email, delivery status), for lists over several organizations. */
+export function invitationFilterSql(args: InvitationFilters, now: Date): Prisma.Sql {
+  const conditions = [Prisma.sql`"deletedAt" IS NULL`];
   const instant = Prisma.sql`${now.toISOString()}::timestamptz`;
   if (args.status && args.status.length > 0) {
     const statuses = args.status.map((status) => {

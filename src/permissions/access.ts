@@ -48,6 +48,18 @@ export async function requireNoEscalation(ctx: Context, organizationId: string, 
   }
 }
 
+/**
+ * No one changes or removes a member, or edits a role, holding a permission they lack themselves (as on GitHub and
+ * Clerk: an admin cannot demote or remove an owner). `what` says what is being acted on, for the message.
+ */
+export async function requireNoHigherRole(ctx: Context, organizationId: string, targetPermissions: readonly string[], what: string): Promise<void> {
+  const own = await permissionsIn(ctx, organizationId);
+  const missing = targetPermissions.filter((p) => !own.has(p));
+  if (missing.length > 0) {
+    throw new ForbiddenError("ROLE_ESCALATION", `You cannot change ${what} whose role has permissions you lack: ${missing.join(", ")}.`);
+  }
+}
+
 export function isInvitee(ctx: Context, invitation: Pick<Invitation, "email">): boolean {
   return ctx.viewer.kind === "user" && ctx.viewer.email === invitation.email;
 }

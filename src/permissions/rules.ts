@@ -15,13 +15,16 @@ import {
   organizationVisibility,
   permissionsIn,
   readableInvitation,
+  organizationVisibility as visibility,
   requireNoEscalation,
+  requireNoHigherRole,
   requireOrganizationPermission,
   requireViewer,
   type AnswerInput,
 } from "./access.js";
 import type { Permission } from "./catalog.js";
 import { invitationRole } from "../invitations/references.js";
+import { requirePermissionList } from "../validation.js";
 
 type Args = Record<string, unknown>;
 type Check = (parent: unknown, args: Args, ctx: Context, info: GraphQLResolveInfo) => Promise<void> | void;
@@ -152,4 +155,79 @@ export const canResendInvitation = check("canResendInvitation", async (_p, args,
   const invitation = await manageableInvitation(ctx, input(args).invitationId as string, "invitations:create");
   const role = await ctx.loaders.role.load(invitation.roleId);
   await requireNoEscalation(ctx, invitation.organizationId, role?.permissions ?? []);
+});
+
+// ---- Members, roles and groups ---------------------------------------------------------------------------------
+
+/**
+ * A membership addressed by a member-management mutation: the viewer needs members:manage in its organization
+ * (NOT_FOUND when they may not see the organization) and may not act on a member whose role holds a permission they
+ * lack (ROLE_ESCALATION: an admin neither demotes nor removes an owner).
+ */
+async function manageableMembership(ctx: Context, globalId: string) {
+  requireViewer(ctx);
+  const membership = await ctx.loaders.membership.load(decodeIdOf("Membership", globalId, "membershipId"));
+  if (!membership || (await visibility(ctx, membership.organizationId)) === "none") throw new NotFoundError("Membership");
+  await requireOrganizationPermission(ctx, membership.organizationId, "members:manage");
+  await requireNoHigherRole(ctx, membership.organizationId, membership.role.permissions, "a member");
+  return membership;
+}
+
+export const canUpdateMembership = check("canUpdateMembership", async (_p, args, ctx) => {
+  const { membershipId, roleId } = input(args) as { membershipId: string; roleId?: string | null };
+  const membership = await manageableMembership(ctx, membershipId);
+  if (roleId != null) {
+    // No one grants a role holding a permission they lack.
+    const role = await invitationRole(ctx.loaders, membership.organizationId, roleId);
+    await requireNoEscalation(ctx, membership.organizationId, role.permissions);
+  }
+});
+
+export const canRemoveMember = check("canRemoveMember", async (_p, args, ctx) => {
+  await manageableMembership(ctx, input(args).membershipId as string);
+});
+
+/** Leaving needs only membership: a non-member who may see the organization (an invitee) is FORBIDDEN. */
+export const canLeaveOrganization = check("canLeaveOrganization", async (_p, args, ctx) => {
+  requireViewer(ctx);
+  const organizationId = decodeIdOf("Organization", input(args).organizationId as string, "organizationId");
+  if ((await ctx.loaders.access()).has(organizationId)) return;
+  if ((await visibility(ctx, organizationId)) === "none") throw new NotFoundError("Organization");
+  throw new ForbiddenError("MISSING_PERMISSION", "Only members can leave an organization.");
+});
+
+export const canCreateRole = check("canCreateRole", async (_p, args, ctx) => {
+  requireViewer(ctx);
+  const { organizationId: orgGlobalId, permissions } = input(args) as { organizationId: string; permissions: string[] };
+  const organizationId = decodeIdOf("Organization", orgGlobalId, "organizationId");
+  await requireOrganizationPermission(ctx, organizationId, "roles:manage");
+  await requireNoEscalation(ctx, organizationId, requirePermissionList(permissions));
+});
+
+/** A role addressed by updateRole or deleteRole: roles:manage, and not a role holding a permission the viewer lacks. */
+async function manageableRole(ctx: Context, globalId: string) {
+  requireViewer(ctx);
+  const role = await ctx.loaders.role.load(decodeIdOf("Role", globalId, "roleId"));
+  if (!role || (await visibility(ctx, role.organizationId)) === "none") throw new NotFoundError("Role");
+  await requireOrganizationPermission(ctx, role.organizationId, "roles:manage");
+  await requireNoHigherRole(ctx, role.organizationId, role.permissions, "a role");
+  return role;
+}
+
+export const canUpdateRole = check("canUpdateRole", async (_p, args, ctx) => {
+  const { roleId, permissions } = input(args) as { roleId: string; permissions?: string[] | null };
+  const role = await manageableRole(ctx, roleId);
+  if (permissions != null) await requireNoEscalation(ctx, role.organizationId, requirePermissionList(permissions));
+});
+
+export const canDeleteRole = check("canDeleteRole", async (_p, args, ctx) => {
+  await manageableRole(ctx, input(args).roleId as string);
+});
+
+/** updateGroup and deleteGroup: members:manage in the group's organization. */
+export const canManageGroup = check("canManageGroup", async (_p, args, ctx) => {
+  requireViewer(ctx);
+  const group = await ctx.loaders.group.load(decodeIdOf("Group", input(args).groupId as string, "groupId"));
+  if (!group || (await visibility(ctx, group.organizationId)) === "none") throw new NotFoundError("Group");
+  await requireOrganizationPermission(ctx, group.organizationId, "members:manage");
 });

@@ -103,6 +103,12 @@ const LISTS = {
 
 type ListTable = keyof typeof LISTS;
 
+/** A list over several values of one column (each value's rows paged by its own index range), e.g. organizations. */
+export interface Partition {
+  column: "organizationId";
+  ids: readonly string[];
+}
+
 interface KeyRow {
   id: string | null;
   createdAt: Date | null;
@@ -113,7 +119,7 @@ interface KeyRow {
  * Statement 1: the page's keys and (when asked for) the count, from one snapshot. `where` is a condition on the
  * table's rows (columns unqualified), the same for both halves so the count is the count of the list paged.
  */
-async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, withCount: boolean) {
+async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, withCount: boolean, partition?: Partition) {
   // The alias keeps ORDER BY on the columns (the output column `id` is text, which no index orders).
   const tableSql = Prisma.raw(`"${table}" AS t`);
   const time = Prisma.raw(`t."${LISTS[table].time}"`);
@@ -123,10 +129,28 @@ async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
     ? Prisma.sql`AND (${time}, t."id") ${Prisma.raw(descending ? "<" : ">")} (${plan.cursor.createdAt.toISOString()}::timestamptz, ${plan.cursor.id}::uuid)`
     : Prisma.empty;
   const direction = Prisma.raw(descending ? "DESC" : "ASC");
-  const page = Prisma.sql`(SELECT t."id"::text AS id, ${time} AS "createdAt", NULL::int AS total FROM ${tableSql}
-     WHERE ${where} ${keyset} ORDER BY ${time} ${direction}, t."id" ${direction} LIMIT ${plan.size + 1})`;
+  const limit = plan.size + 1;
+  let page: Prisma.Sql;
+  let countWhere = where;
+  if (partition) {
+    // One list over several partitions (the organizations of viewer.managedInvitations): each partition's first
+    // `limit` keys from its own index range, then the first `limit` of those. PostgreSQL cannot walk one index in
+    // (createdAt, id) order across `organizationId = ANY(…)`, so without this it would read every row of every
+    // partition and sort them; this way a page costs at most partitions × (page size + 1) index entries.
+    const column = Prisma.raw(`t."${partition.column}"`);
+    const ids = Prisma.sql`${[...partition.ids]}::uuid[]`;
+    page = Prisma.sql`(SELECT k."id"::text AS id, k."createdAt", NULL::int AS total
+       FROM unnest(${ids}) AS p("value")
+       CROSS JOIN LATERAL (SELECT t."id", ${time} AS "createdAt" FROM ${tableSql}
+         WHERE ${column} = p."value" AND ${where} ${keyset} ORDER BY ${time} ${direction}, t."id" ${direction} LIMIT ${limit}) AS k
+       ORDER BY k."createdAt" ${direction}, k."id" ${direction} LIMIT ${limit})`;
+    countWhere = Prisma.sql`${column} = ANY(${ids}) AND ${where}`;
+  } else {
+    page = Prisma.sql`(SELECT t."id"::text AS id, ${time} AS "createdAt", NULL::int AS total FROM ${tableSql}
+     WHERE ${where} ${keyset} ORDER BY ${time} ${direction}, t."id" ${direction} LIMIT ${limit})`;
+  }
   const sql = withCount
-    ? Prisma.sql`${page} UNION ALL (SELECT NULL, NULL, count(*)::int FROM ${tableSql} WHERE ${where})`
+    ? Prisma.sql`${page} UNION ALL (SELECT NULL, NULL, count(*)::int FROM ${tableSql} WHERE ${countWhere})`
     : page;
   const rows = await prisma.$queryRaw<KeyRow[]>(sql);
   const keys = rows.filter((r) => r.id != null).map((r) => ({ id: r.id!, createdAt: new Date(r.createdAt!) }));
@@ -146,7 +170,7 @@ export function keysetConnection<T extends { id: string }>(options: KeysetOption
   const loaders = (ctx as { loaders?: object }).loaders ?? ctx;
   let cache = sameListCache.get(loaders);
   if (!cache) sameListCache.set(loaders, (cache = new Map()));
-  const key = JSON.stringify([table, where.sql, where.values, args, info.fieldNodes.map((node) => print({ ...node, alias: undefined })), info.parentType.name]);
+  const key = JSON.stringify([table, where.sql, where.values, options.partition ?? null, args, info.fieldNodes.map((node) => print({ ...node, alias: undefined })), info.parentType.name]);
   let result = cache.get(key) as Promise<ConnectionResult<T>> | undefined;
   if (!result) {
     result = readConnection(options);
@@ -164,13 +188,15 @@ interface KeysetOptions<T> {
   ctx: object;
   info: GraphQLResolveInfo;
   load: (ids: string[], query: Record<string, unknown>) => Promise<T[]>;
+  /** Set for a list spanning several organizations: `where` then holds the filters only. */
+  partition?: Partition;
 }
 
 async function readConnection<T extends { id: string }>(options: KeysetOptions<T>): Promise<ConnectionResult<T>> {
   const { table, where, args, ctx, info } = options;
   const plan = planPage(args);
   const withCount = selects(info, "totalCount");
-  const { keys, total } = await pageKeys(table, where, plan, withCount);
+  const { keys, total } = await pageKeys(table, where, plan, withCount, options.partition);
 
   const more = keys.length > plan.size;
   const pageKeysInOrder = more ? keys.slice(0, plan.size) : keys;
@@ -199,6 +225,6 @@ async function readConnection<T extends { id: string }>(options: KeysetOptions<T
       startCursor: cursors[0] ?? null,
       endCursor: cursors.at(-1) ?? null,
     },
-    totalCount: total ?? (async () => (await pageKeys(table, where, { ...plan, size: 0 }, true)).total ?? 0),
+    totalCount: total ?? (async () => (await pageKeys(table, where, { ...plan, size: 0 }, true, options.partition)).total ?? 0),
   };
 }

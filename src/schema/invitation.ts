@@ -14,7 +14,14 @@ import { withConflicts } from "../errors.js";
 import type { Invitation, Membership, Prisma } from "../generated/prisma/client.js";
 import * as lifecycle from "../invitations/lifecycle.js";
 import { invitationRole, organizationGroupIds } from "../invitations/references.js";
-import { DELIVERY_STATUSES, effectiveStatus, INVITATION_STATUSES, type DeliveryStatus, pendingInvitationsSql } from "../invitations/status.js";
+import {
+  DELIVERY_STATUSES,
+  effectiveStatus,
+  INVITATION_STATUSES,
+  invitationFilterSql,
+  type DeliveryStatus,
+  pendingInvitationsSql,
+} from "../invitations/status.js";
 import { hashToken } from "../invitations/token.js";
 import { NOT_DELETED } from "../loaders.js";
 import { answerableInvitation, requireViewer, type AnswerInput } from "../permissions/access.js";
@@ -112,6 +119,36 @@ builder.prismaObjectField("User", "pendingInvitations", (t) =>
       type: InvitationRef,
       description: "Invitations to this user's email that await an answer and have not expired, newest first (self only).",
       resolve: (user, args, ctx, info) => pendingInvitationsConnection(user.email, args, ctx, info),
+    },
+    InvitationConnection,
+  ),
+);
+
+builder.prismaObjectField("User", "managedInvitations", (t) =>
+  t.connection(
+    {
+      type: InvitationRef,
+      description:
+        "Invitations of every organization where this user holds invitations:read (an enterprise administrator's view), newest first; the same filters as Organization.invitations (self only).",
+      args: {
+        status: t.arg({ type: [InvitationStatusEnum], required: false }),
+        email: t.arg.string({ required: false }),
+      },
+      resolve: async (_user, args, ctx, info) => {
+        // The field's rule (isSelf) makes the parent the viewer, whose memberships the request has loaded already.
+        const managed = [...(await ctx.loaders.access()).entries()]
+          .filter(([, access]) => access.permissions.has("invitations:read"))
+          .map(([organizationId]) => organizationId);
+        return keysetConnection({
+          table: "Invitation",
+          where: invitationFilterSql(args, now()),
+          partition: { column: "organizationId", ids: managed.sort() },
+          args,
+          ctx,
+          info,
+          load: (ids, query) => prisma.invitation.findMany({ ...query, where: { id: { in: ids } } }),
+        });
+      },
     },
     InvitationConnection,
   ),
