@@ -225,8 +225,10 @@ describe("createRole", () => {
     expect(explicit.createRole.role).toMatchObject({ key: "auditor", permissions: [] });
     const again = await app.ok(CREATE_ROLE, { input: { organizationId: org.id, name: "Billing Admin", permissions: [] } }, owner.token);
     expect(again.createRole.role.key).toMatch(/^billing_admin_[0-9a-f]{4}$/);
+    const other = await app.ok(CREATE_ROLE, { input: { organizationId: org.id, name: "営業", permissions: [] } }, owner.token);
+    expect(other.createRole.role.key).toBe("role");
     const roles = await app.ok(`query ($id: ID!) { organization(id: $id) { roles { key } } }`, { id: org.id }, owner.token);
-    expect(roles.organization.roles.map((r: any) => r.key)).toEqual(["owner", "admin", "member", "billing_admin", "auditor", again.createRole.role.key]);
+    expect(roles.organization.roles.map((r: any) => r.key)).toEqual(["owner", "admin", "member", "billing_admin", "auditor", again.createRole.role.key, "role"]);
   });
 
   it("refuses unknown permissions, a bad key or name (BAD_USER_INPUT with field), and a key the organization has (ROLE_KEY_TAKEN)", async () => {

@@ -9,6 +9,10 @@
  *
  * Removing a member changes nothing else: invitations they sent stay as they are (pending ones can still be
  * accepted) and keep naming them as `invitedBy`; an admin revokes them explicitly if that is wanted.
+ *
+ * These changes record no event yet: the event rows and the outbox (src/events/record.ts) hold invitation events
+ * only. Membership events (for webhooks and subscriptions) belong here, written with `tx` beside each change so they
+ * commit or roll back with it.
  */
 import { BadUserInputError, ConflictError, NotFoundError } from "../errors.js";
 import type { Actor } from "../events/record.js";

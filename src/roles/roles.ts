@@ -40,7 +40,9 @@ export async function createRole(tx: Tx, _actor: Actor, input: CreateRoleInput, 
   if (input.key !== null) return tx.role.create({ data: { ...data, key: input.key } });
   // A derived key: the first one free. Checked with a read (a failed insert would abort the transaction); the unique
   // index still decides a race, as ROLE_KEY_TAKEN.
-  const base = slugify(input.name).replace(/-/g, "_");
+  // slugify answers "org" when nothing usable is left (a name in another script): a role's fallback is "role".
+  const slug = slugify(input.name);
+  const base = (slug === "org" && !/org/i.test(input.name) ? "role" : slug).replace(/-/g, "_");
   for (let attempt = 0; ; attempt += 1) {
     const key = attempt === 0 ? base : `${base}_${randomBytes(2).toString("hex")}`;
     const taken = await tx.role.findUnique({ where: { organizationId_key: { organizationId: input.organizationId, key } }, select: { id: true } });
