@@ -29,7 +29,13 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  */
 const PUBLIC_CODES: ReadonlySet<string> = new Set(ERROR_CODES.filter((code) => code !== "INTERNAL_SERVER_ERROR"));
 
-export type ForbiddenReason = "MISSING_PERMISSION" | "NOT_SELF" | "EMAIL_MISMATCH" | "EMAIL_NOT_VERIFIED" | "ROLE_ESCALATION";
+export type ForbiddenReason =
+  | "MISSING_PERMISSION"
+  | "NOT_SELF"
+  | "EMAIL_MISMATCH"
+  | "EMAIL_NOT_VERIFIED"
+  | "ROLE_ESCALATION"
+  | "DOMAIN_NOT_ALLOWED";
 export type ConflictReason =
   | "ALREADY_MEMBER"
   | "ALREADY_INVITED"
@@ -40,7 +46,9 @@ export type ConflictReason =
   | "ROLE_KEY_TAKEN"
   | "LAST_OWNER"
   | "ROLE_IN_USE"
-  | "BUILT_IN_ROLE";
+  | "BUILT_IN_ROLE"
+  | "SEAT_LIMIT_REACHED"
+  | "STALE_VERSION";
 
 /** A failure the client caused or can act on. Never masked. */
 export class AppError extends GraphQLError {

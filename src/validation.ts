@@ -16,6 +16,10 @@ export const LIMITS = {
   listItems: 100,
   /** Nesting of objects and arrays inside a JSON value (metadata): {"a":1} is 1. */
   jsonDepth: 8,
+  /** Organization.allowedEmailDomains entries. */
+  emailDomains: 50,
+  /** The largest Organization.seatLimit. */
+  seatLimit: 1_000_000,
 } as const;
 
 // A NUL cannot be stored in a PostgreSQL text or jsonb value, and an unpaired UTF-16 surrogate has no UTF-8 form
@@ -151,6 +155,43 @@ export function optionalExpiry(raw: Date | null | undefined, now: Date, field = 
   if (raw.getTime() > now.getTime() + LIMITS.maxExpiryDays * 24 * 3600_000) {
     throw new BadUserInputError(field, `expiresAt must be at most ${LIMITS.maxExpiryDays} days ahead.`);
   }
+  return raw;
+}
+
+/** A seat limit: null (none), or a whole number from 1 to LIMITS.seatLimit. */
+export function optionalSeatLimit(raw: number | null | undefined, field = "seatLimit"): number | null {
+  if (raw == null) return null;
+  if (!Number.isInteger(raw) || raw < 1 || raw > LIMITS.seatLimit) {
+    throw new BadUserInputError(field, `${field} must be a whole number from 1 to ${LIMITS.seatLimit}, or null for no limit.`);
+  }
+  return raw;
+}
+
+const DOMAIN_RE = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+/**
+ * Email domains (the part after "@"): trimmed, lower-cased, each a host name with at least one dot (ASCII; IDNs in
+ * their xn-- form), duplicates merged, at most LIMITS.emailDomains. Null is the empty list (any domain). A bad entry
+ * is BAD_USER_INPUT naming it as `field.index`.
+ */
+export function emailDomains(raw: readonly string[] | null | undefined, field = "allowedEmailDomains"): string[] {
+  if (raw == null) return [];
+  if (raw.length > LIMITS.emailDomains) throw new BadUserInputError(field, `${field} may hold at most ${LIMITS.emailDomains} domains.`);
+  const domains: string[] = [];
+  raw.forEach((entry, index) => {
+    const domain = entry.trim().toLowerCase();
+    if (!DOMAIN_RE.test(domain)) {
+      throw new BadUserInputError(`${field}.${index}`, `"${entry.slice(0, 64)}" is not a domain name such as example.com.`);
+    }
+    if (!domains.includes(domain)) domains.push(domain);
+  });
+  return domains;
+}
+
+/** An expectedVersion: a whole number of at least 1 (versions start at 1), or absent. */
+export function optionalVersion(raw: number | null | undefined, field = "expectedVersion"): number | null {
+  if (raw == null) return null;
+  if (!Number.isInteger(raw) || raw < 1) throw new BadUserInputError(field, `${field} must be a version of at least 1.`);
   return raw;
 }
 

@@ -162,6 +162,27 @@ describe("data invariants", () => {
         await sql.query(`UPDATE "Invitation" SET "acceptedAt" = NULL WHERE "id" = $1`, [org.accepted]);
       },
     },
+    {
+      name: "invitation-version-positive",
+      case: "an invitation at version 0",
+      breakIt: async (org: Awaited<ReturnType<typeof organization>>) => {
+        await sql.query(`UPDATE "Invitation" SET "version" = 0 WHERE "id" = $1`, [org.accepted]);
+      },
+    },
+    {
+      name: "organization-limits-valid",
+      case: "a seat limit of 0",
+      breakIt: async (org: Awaited<ReturnType<typeof organization>>) => {
+        await sql.query(`UPDATE "Organization" SET "seatLimit" = 0 WHERE "id" = $1`, [org.id]);
+      },
+    },
+    {
+      name: "organization-limits-valid",
+      case: "an upper-case allowed domain",
+      breakIt: async (org: Awaited<ReturnType<typeof organization>>) => {
+        await sql.query(`UPDATE "Organization" SET "allowedEmailDomains" = ARRAY['Example.test'] WHERE "id" = $1`, [org.id]);
+      },
+    },
   ])("$name reports $case, and only in its scope", async ({ name, breakIt }) => {
     const broken = await organization();
     const healthy = await organization();

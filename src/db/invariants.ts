@@ -10,6 +10,11 @@
  * Extending: a feature that adds a way to become (or stop being) a member, or to change a member's role or groups,
  * must say here how that is accounted for (member removal: a removed membership is no longer "without an origin";
  * role changes: "membership matches invitation" then compares with the latest change, not the invitation).
+ *
+ * Not invariants, by choice: "members plus pending invitations within Organization.seatLimit" (updateOrganization may
+ * lower the limit below the seats in use; the limit is enforced when seats are taken, under the organization's row
+ * lock, and test/postgres/concurrency.test.ts races it) and "pending invitations within allowedEmailDomains" (the
+ * domains may change after invitations were sent; they apply to new invitations and resends).
  */
 import type { SqlSession } from "./client.js";
 
@@ -109,6 +114,27 @@ export const INVARIANTS: readonly Invariant[] = [
         WHEN 'REVOKED' THEN "revokedAt" IS NOT NULL AND "acceptedAt" IS NULL AND "declinedAt" IS NULL
         ELSE "acceptedAt" IS NULL AND "declinedAt" IS NULL AND "revokedAt" IS NULL
       END`,
+  },
+  {
+    name: "invitation-version-positive",
+    description: "every invitation's version is at least 1 (1 at creation, growing with each change a client makes)",
+    sql: `
+      SELECT "id" AS "invitationId", "organizationId", "version"
+      FROM "Invitation"
+      WHERE ${inScope(`"organizationId"`)} AND "version" < 1`,
+  },
+  {
+    name: "organization-limits-valid",
+    description:
+      "an organization's seatLimit is null or at least 1, and its allowedEmailDomains are lower-case, non-empty and without duplicates",
+    sql: `
+      SELECT "id" AS "organizationId", "seatLimit", "allowedEmailDomains"
+      FROM "Organization"
+      WHERE ${inScope(`"id"`)}
+        AND (("seatLimit" IS NOT NULL AND "seatLimit" < 1)
+          OR "allowedEmailDomains" IS NULL
+          OR EXISTS (SELECT 1 FROM unnest("allowedEmailDomains") AS d WHERE d <> lower(d) OR d = '')
+          OR cardinality("allowedEmailDomains") <> (SELECT count(DISTINCT d) FROM unnest("allowedEmailDomains") AS d))`,
   },
 ];
 

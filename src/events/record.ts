@@ -80,3 +80,34 @@ export function eventWithDeliveryCtes(event: {
         ${disabled ? null : event.token}, ${occurredAt}, ${occurredAt}
       FROM event)`;
 }
+
+/**
+ * Records events that each send an invitation email (CREATED, with their tokens) and their deliveries, in one round
+ * trip however many there are: a bulk invitation's hundred (createInvitations). The same rows as
+ * eventWithDeliveryCtes writes for one event.
+ */
+export async function recordEventsWithEmails(
+  tx: Prisma.TransactionClient,
+  events: readonly (InvitationEvent & { token: string })[],
+): Promise<void> {
+  if (events.length === 0) return;
+  // Without a mail server in production nothing will ever send them: the tokens are not kept at all.
+  const disabled = deliveryPlan().email === "off";
+  const column = <T>(pick: (event: InvitationEvent & { token: string }) => T) => events.map(pick);
+  await tx.$executeRaw(Prisma.sql`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${column(() => uuidv7())}::uuid[], ${column((e) => e.invitation.id)}::uuid[],
+        ${column((e) => e.invitation.organizationId)}::uuid[], ${column((e) => e.type)}::text[],
+        ${column((e) => (e.actor.kind === "user" ? e.actor.id : null))}::uuid[], ${column((e) => e.occurredAt.toISOString())}::timestamptz[],
+        ${column(() => uuidv7())}::uuid[], ${column((e) => (disabled ? null : e.token))}::text[]
+      ) AS t("eventId", "invitationId", "organizationId", "type", "actorId", "occurredAt", "deliveryId", "token")
+    ), event AS (
+      INSERT INTO "InvitationEvent" ("id", "invitationId", "organizationId", "type", "actorId", "occurredAt")
+      SELECT "eventId", "invitationId", "organizationId", "type"::"InvitationEventType", "actorId", "occurredAt" FROM input
+      RETURNING "id")
+    INSERT INTO "OutboxDelivery" ("id", "eventId", "invitationId", "destination", "status", "token", "nextAttemptAt", "createdAt")
+    SELECT input."deliveryId", event."id", input."invitationId", ${EMAIL}, ${disabled ? "DISABLED" : "PENDING"}::"DeliveryStatus",
+      input."token", input."occurredAt", input."occurredAt"
+    FROM input JOIN event ON event."id" = input."eventId"`);
+}

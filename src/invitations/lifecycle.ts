@@ -7,7 +7,7 @@
  * functions as the system actor. What must hold whoever calls (a member is never left with a pending invitation, an
  * answer by token only counts while that token is current) is enforced here.
  */
-import { ConflictError, NotFoundError } from "../errors.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
 import { eventWithDeliveryCtes, recordEvent, type Actor } from "../events/record.js";
 import { Prisma, type Invitation, type Membership } from "../generated/prisma/client.js";
 import { uuidv7 } from "../ids.js";
@@ -29,12 +29,19 @@ export interface CreateInput {
   expiresAt: Date;
 }
 
-/** A new pending invitation, and its token (shown once: only its hash is stored). */
+/**
+ * A new pending invitation, and its token (shown once: only its hash is stored). Refused when the address is outside
+ * the organization's allowed domains (FORBIDDEN/DOMAIN_NOT_ALLOWED), a member (ALREADY_MEMBER), invited already
+ * (ALREADY_INVITED), or when no seat is left (SEAT_LIMIT_REACHED).
+ */
 export async function create(tx: Tx, actor: Actor, input: CreateInput, now: Date): Promise<{ invitation: Invitation; token: string }> {
   const { organizationId, email } = input;
   const { token, hash } = newToken();
-  await lockAddress(tx, organizationId, email);
-  await retireExpiredRefusingMember(tx, organizationId, email, now);
+  const limits = await lockAddresses(tx, organizationId, [email]);
+  requireAllowedDomain(limits, email);
+  const { states, seatsUsed } = await addressStates(tx, organizationId, [email], now, limits.seatLimit !== null);
+  refuseTaken(email, states.get(email));
+  if (seatsLeft(limits, seatsUsed) < 1) throw seatLimitReached(limits);
   // The invitation, its groups, its CREATED event and its email in one statement (a data-modifying CTE each; the
   // foreign keys are checked at the end of the statement, when every row is there). Prisma's create would take a
   // statement of its own, and one more per nested write.
@@ -104,14 +111,25 @@ export async function decline(tx: Tx, invitee: UserActor, target: AnswerTarget, 
   return invitation;
 }
 
+/**
+ * `expectedVersion`, when given, is the version the client last read: the change is made only if the invitation is
+ * still at that version (checked in the same conditional write), else CONFLICT/STALE_VERSION.
+ */
+export interface VersionedInput {
+  id: string;
+  expectedVersion?: number | null;
+}
+
+const atVersion = (expectedVersion: number | null | undefined) => (expectedVersion != null ? { version: expectedVersion } : {});
+
 /** Moves a pending (or expired) invitation to REVOKED. */
-export async function revoke(tx: Tx, actor: Actor, input: { id: string }, now: Date): Promise<Invitation> {
-  const { id } = input;
+export async function revoke(tx: Tx, actor: Actor, input: VersionedInput, now: Date): Promise<Invitation> {
+  const { id, expectedVersion } = input;
   const { count } = await tx.invitation.updateMany({
-    where: { id, status: { in: ["PENDING", "EXPIRED"] }, ...NOT_DELETED },
-    data: { status: "REVOKED", revokedAt: now },
+    where: { id, status: { in: ["PENDING", "EXPIRED"] }, ...atVersion(expectedVersion), ...NOT_DELETED },
+    data: { status: "REVOKED", revokedAt: now, version: { increment: 1 } },
   });
-  if (count === 0) await explainNoMatch(tx, id, now);
+  if (count === 0) await explainNoMatch(tx, id, now, { expectedVersion });
   const invitation = await tx.invitation.findUniqueOrThrow({ where: { id } });
   await recordEvent(tx, { type: "REVOKED", invitation, actor, occurredAt: now });
   return invitation;
@@ -119,25 +137,31 @@ export async function revoke(tx: Tx, actor: Actor, input: { id: string }, now: D
 
 /**
  * A new token and expiry for a pending or expired invitation (an expired one becomes pending again). The previous
- * token stops working at commit.
+ * token stops working at commit. The address must still be in the organization's allowed domains, and an expired
+ * invitation, which holds no seat, needs a free one to become pending again; a pending one keeps its seat.
  */
 export async function resend(
   tx: Tx,
   actor: Actor,
-  input: { id: string; expiresAt: Date },
+  input: VersionedInput & { expiresAt: Date },
   now: Date,
 ): Promise<{ invitation: Invitation; token: string }> {
-  const { id } = input;
+  const { id, expectedVersion } = input;
   const { token, hash } = newToken();
   const current = await tx.invitation.findFirst({ where: { id, ...NOT_DELETED }, select: { organizationId: true, email: true } });
   if (!current) throw new NotFoundError("Invitation");
-  await lockAddress(tx, current.organizationId, current.email);
+  const limits = await lockAddresses(tx, current.organizationId, [current.email]);
   await retireExpired(tx, current.organizationId, current.email, now, id);
+  // Read under the lock, before the write: does this invitation hold a seat now, and how many do the others use?
+  const seats = limits.seatLimit === null ? undefined : await seatsBesides(tx, current.organizationId, id, now);
   const { count } = await tx.invitation.updateMany({
-    where: { id, status: { in: ["PENDING", "EXPIRED"] }, ...NOT_DELETED },
-    data: { status: "PENDING", tokenHash: hash, expiresAt: input.expiresAt },
+    where: { id, status: { in: ["PENDING", "EXPIRED"] }, ...atVersion(expectedVersion), ...NOT_DELETED },
+    data: { status: "PENDING", tokenHash: hash, expiresAt: input.expiresAt, version: { increment: 1 } },
   });
-  if (count === 0) await explainNoMatch(tx, id, now);
+  if (count === 0) await explainNoMatch(tx, id, now, { expectedVersion });
+  // Refusals after the write (which they roll back), so that STALE_VERSION and INVITATION_NOT_PENDING come first.
+  requireAllowedDomain(limits, current.email);
+  if (seats && !seats.holdsSeat && seatsLeft(limits, seats.used) < 1) throw seatLimitReached(limits);
   // The address may have joined meanwhile (through a newer invitation): a pending invitation would be a dead end.
   await refuseMember(tx, current.organizationId, current.email);
   const invitation = await tx.invitation.findUniqueOrThrow({ where: { id } });
@@ -146,10 +170,13 @@ export async function resend(
 }
 
 /** Removes an invitation, whatever its status, from every list and lookup (a soft delete). */
-export async function remove(tx: Tx, actor: Actor, input: { id: string }, now: Date): Promise<Invitation> {
-  const { id } = input;
-  const { count } = await tx.invitation.updateMany({ where: { id, ...NOT_DELETED }, data: { deletedAt: now } });
-  if (count === 0) throw new NotFoundError("Invitation");
+export async function remove(tx: Tx, actor: Actor, input: VersionedInput, now: Date): Promise<Invitation> {
+  const { id, expectedVersion } = input;
+  const { count } = await tx.invitation.updateMany({
+    where: { id, ...atVersion(expectedVersion), ...NOT_DELETED },
+    data: { deletedAt: now, version: { increment: 1 } },
+  });
+  if (count === 0) await explainNoMatch(tx, id, now, { expectedVersion });
   const invitation = await tx.invitation.findUniqueOrThrow({ where: { id } });
   await recordEvent(tx, { type: "DELETED", invitation, actor, occurredAt: now });
   return invitation;
@@ -167,21 +194,33 @@ async function answer(tx: Tx, target: AnswerTarget, now: Date, data: Prisma.Invi
       ...(target.tokenHash !== undefined ? { tokenHash: target.tokenHash } : {}),
       ...NOT_DELETED,
     },
-    data,
+    data: { ...data, version: { increment: 1 } },
   });
-  if (count === 0) await explainNoMatch(tx, target.id, now, target.tokenHash);
+  if (count === 0) await explainNoMatch(tx, target.id, now, { tokenHash: target.tokenHash });
 }
 
 /**
  * Why a conditional update matched nothing: the invitation is gone (or, by token, the token was replaced, which
- * the contract treats like an unknown token), expired, or answered already.
+ * the contract treats like an unknown token), at another version than the client expected, expired, or answered
+ * already.
  */
-async function explainNoMatch(tx: Tx, id: string, now: Date, tokenHash?: string): Promise<never> {
+async function explainNoMatch(
+  tx: Tx,
+  id: string,
+  now: Date,
+  expected: { tokenHash?: string; expectedVersion?: number | null } = {},
+): Promise<never> {
   const current = await tx.invitation.findFirst({
     where: { id, ...NOT_DELETED },
-    select: { status: true, expiresAt: true, tokenHash: true },
+    select: { status: true, expiresAt: true, tokenHash: true, version: true },
   });
-  if (!current || (tokenHash !== undefined && current.tokenHash !== tokenHash)) throw new NotFoundError("Invitation");
+  if (!current || (expected.tokenHash !== undefined && current.tokenHash !== expected.tokenHash)) throw new NotFoundError("Invitation");
+  if (expected.expectedVersion != null && current.version !== expected.expectedVersion) {
+    throw new ConflictError(
+      "STALE_VERSION",
+      `The invitation changed since you read it: it is at version ${current.version}, not ${expected.expectedVersion}. Read it again.`,
+    );
+  }
   if (effectiveStatus(current, now) === "EXPIRED") {
     throw new ConflictError("INVITATION_EXPIRED", "This invitation has expired.");
   }
@@ -207,22 +246,132 @@ async function refuseMember(tx: Tx, organizationId: string, email: string): Prom
   if (member) throw new ConflictError("ALREADY_MEMBER", `${email} is already a member of this organization.`);
 }
 
+/** What invitations into an organization must respect (Organization.seatLimit, Organization.allowedEmailDomains). */
+export interface OrganizationLimits {
+  seatLimit: number | null;
+  allowedEmailDomains: string[];
+}
+
 /**
- * `retireExpired` and `refuseMember` in one round trip, for create (the hot write). The update runs whatever the
- * answer; a member makes the caller throw, which rolls it back with the rest of the transaction.
+ * The locks of the transactions that create or resend invitations, in one statement: the address locks of `emails`
+ * (lockAddress; taken in sorted order, so two bulk invitations sharing addresses cannot deadlock), then the
+ * organization's row (FOR NO KEY UPDATE, which does not block the foreign-key checks of other writes), which
+ * serialises everything that takes seats in one organization: a seat counted by the next statement (a new snapshot)
+ * stays counted until commit. Returns the organization's limits as of the lock (NOT_FOUND when it is gone).
  */
-async function retireExpiredRefusingMember(tx: Tx, organizationId: string, email: string, now: Date): Promise<void> {
-  const [row] = await tx.$queryRaw<{ member: boolean }[]>`
+export async function lockAddresses(tx: Tx, organizationId: string, emails: readonly string[]): Promise<OrganizationLimits> {
+  const keys = [...new Set(emails.map((email) => addressLockKey(organizationId, email)))].sort();
+  const rows = await tx.$queryRaw<OrganizationLimits[]>`
+    SELECT o."seatLimit", o."allowedEmailDomains"
+    FROM "Organization" AS o,
+      (SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest(${keys}::text[]) AS k) AS locked
+    WHERE o."id" = ${organizationId}::uuid
+    FOR NO KEY UPDATE OF o`;
+  const row = rows[0];
+  if (!row) throw new NotFoundError("Organization");
+  return { seatLimit: row.seatLimit, allowedEmailDomains: row.allowedEmailDomains ?? [] };
+}
+
+/** The part of an address after its "@". */
+export function emailDomain(email: string): string {
+  return email.slice(email.lastIndexOf("@") + 1);
+}
+
+export function domainAllowed(limits: OrganizationLimits, email: string): boolean {
+  return limits.allowedEmailDomains.length === 0 || limits.allowedEmailDomains.includes(emailDomain(email));
+}
+
+export function domainNotAllowed(email: string): ForbiddenError {
+  return new ForbiddenError("DOMAIN_NOT_ALLOWED", `This organization only invites addresses of its allowed domains; ${emailDomain(email)} is not one.`);
+}
+
+function requireAllowedDomain(limits: OrganizationLimits, email: string): void {
+  if (!domainAllowed(limits, email)) throw domainNotAllowed(email);
+}
+
+/** Seats still free (Infinity without a limit; 0 when the limit was lowered below what is used). */
+export function seatsLeft(limits: OrganizationLimits, seatsUsed: number | null): number {
+  if (limits.seatLimit === null) return Number.POSITIVE_INFINITY;
+  return Math.max(0, limits.seatLimit - (seatsUsed ?? 0));
+}
+
+export function seatLimitReached(limits: OrganizationLimits): ConflictError {
+  return new ConflictError(
+    "SEAT_LIMIT_REACHED",
+    `Every seat is taken: members and pending invitations already fill the organization's ${limits.seatLimit} seats.`,
+  );
+}
+
+/** Whether an address is a member of the organization, and whether it has a pending (unexpired) invitation there. */
+export interface AddressState {
+  member: boolean;
+  invited: boolean;
+}
+
+/** ALREADY_MEMBER or ALREADY_INVITED for an address that is taken. */
+export function takenError(email: string, state: AddressState | undefined): ConflictError | undefined {
+  if (state?.member) return new ConflictError("ALREADY_MEMBER", `${email} is already a member of this organization.`);
+  if (state?.invited) return new ConflictError("ALREADY_INVITED", `${email} already has a pending invitation to this organization.`);
+  return undefined;
+}
+
+function refuseTaken(email: string, state: AddressState | undefined): void {
+  const error = takenError(email, state);
+  if (error) throw error;
+}
+
+/**
+ * One round trip for the checks before inviting `emails` (one or a bulk's hundred): retires their pending-but-expired
+ * invitations (retireExpired), and returns for each whether it is a member or invited, and (with `countSeats`) the
+ * seats used: members plus pending, unexpired invitations. The update runs whatever the answer; a refusal makes the
+ * caller throw, which rolls it back with the rest of the transaction (bulk creation keeps it: it retires only what
+ * had expired anyway).
+ */
+export async function addressStates(
+  tx: Tx,
+  organizationId: string,
+  emails: readonly string[],
+  now: Date,
+  countSeats: boolean,
+): Promise<{ states: Map<string, AddressState>; seatsUsed: number | null }> {
+  const at = Prisma.sql`${now.toISOString()}::timestamptz`;
+  const org = Prisma.sql`${organizationId}::uuid`;
+  const seats = countSeats ? Prisma.sql`(${seatsUsedSql(org, at)})` : Prisma.sql`NULL::int`;
+  const rows = await tx.$queryRaw<Array<{ email: string; member: boolean; invited: boolean; seatsUsed: number | null }>>(Prisma.sql`
     WITH retired AS (
-      UPDATE "Invitation" SET "status" = 'EXPIRED', "updatedAt" = ${now.toISOString()}::timestamptz
-       WHERE "organizationId" = ${organizationId}::uuid AND "email" = ${email} AND "status" = 'PENDING'
-         AND "expiresAt" <= ${now.toISOString()}::timestamptz AND "deletedAt" IS NULL
+      UPDATE "Invitation" SET "status" = 'EXPIRED', "updatedAt" = ${at}
+       WHERE "organizationId" = ${org} AND "email" = ANY(${[...emails]}::text[]) AND "status" = 'PENDING'
+         AND "expiresAt" <= ${at} AND "deletedAt" IS NULL
       RETURNING 1
     )
-    SELECT EXISTS (
-      SELECT 1 FROM "Membership" m JOIN "User" u ON u."id" = m."userId" WHERE m."organizationId" = ${organizationId}::uuid AND u."email" = ${email}
-    ) AS member`;
-  if (row?.member) throw new ConflictError("ALREADY_MEMBER", `${email} is already a member of this organization.`);
+    SELECT e."email",
+      EXISTS (SELECT 1 FROM "Membership" m JOIN "User" u ON u."id" = m."userId"
+              WHERE m."organizationId" = ${org} AND u."email" = e."email") AS "member",
+      EXISTS (SELECT 1 FROM "Invitation" i
+              WHERE i."organizationId" = ${org} AND i."email" = e."email" AND i."status" = 'PENDING'
+                AND i."expiresAt" > ${at} AND i."deletedAt" IS NULL) AS "invited",
+      ${seats} AS "seatsUsed"
+    FROM unnest(${[...emails]}::text[]) AS e("email")`);
+  const states = new Map(rows.map((row) => [row.email, { member: row.member, invited: row.invited }]));
+  return { states, seatsUsed: rows[0]?.seatsUsed ?? (countSeats ? 0 : null) };
+}
+
+/** Seats used in an organization: members plus pending, unexpired invitations (as an int). */
+function seatsUsedSql(org: Prisma.Sql, at: Prisma.Sql, exceptInvitation?: string): Prisma.Sql {
+  const except = exceptInvitation ? Prisma.sql`AND "id" <> ${exceptInvitation}::uuid` : Prisma.empty;
+  return Prisma.sql`SELECT ((SELECT count(*) FROM "Membership" WHERE "organizationId" = ${org})
+    + (SELECT count(*) FROM "Invitation" WHERE "organizationId" = ${org} AND "status" = 'PENDING'
+        AND "expiresAt" > ${at} AND "deletedAt" IS NULL ${except}))::int`;
+}
+
+/** For a resend: whether the invitation holds a seat now (pending, unexpired), and the seats everything else uses. */
+async function seatsBesides(tx: Tx, organizationId: string, id: string, now: Date): Promise<{ holdsSeat: boolean; used: number }> {
+  const at = Prisma.sql`${now.toISOString()}::timestamptz`;
+  const [row] = await tx.$queryRaw<Array<{ holdsSeat: boolean; used: number }>>(Prisma.sql`
+    SELECT EXISTS (SELECT 1 FROM "Invitation" WHERE "id" = ${id}::uuid AND "status" = 'PENDING' AND "expiresAt" > ${at}
+                     AND "deletedAt" IS NULL) AS "holdsSeat",
+           (${seatsUsedSql(Prisma.sql`${organizationId}::uuid`, at, id)}) AS "used"`);
+  return row ?? { holdsSeat: false, used: 0 };
 }
 
 /** Marks other pending-but-expired invitations for the same address EXPIRED, so they stop holding the unique slot. */

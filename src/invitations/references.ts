@@ -30,3 +30,35 @@ export async function organizationGroupIds(organizationId: string, globalIds: re
   if (found !== ids.length) throw new BadUserInputError("groupIds", "groupIds must be groups of this organization.");
   return ids;
 }
+
+/**
+ * organizationGroupIds for many lists at once (a bulk invitation's), in one statement: for each list its database
+ * ids, or the BAD_USER_INPUT error naming `fieldOf(index)`.
+ */
+export async function organizationGroupIdLists(
+  organizationId: string,
+  lists: ReadonlyArray<readonly string[] | null | undefined>,
+  fieldOf: (index: number) => string,
+): Promise<Array<string[] | BadUserInputError>> {
+  const decoded = lists.map((globalIds, index): string[] | BadUserInputError => {
+    if (!globalIds || globalIds.length === 0) return [];
+    const field = fieldOf(index);
+    if (globalIds.length > 100) return new BadUserInputError(field, "At most 100 groups.");
+    try {
+      return [...new Set(globalIds.map((g) => decodeIdOf("Group", g, field)))];
+    } catch (error) {
+      if (error instanceof BadUserInputError) return error;
+      throw error;
+    }
+  });
+  const wanted = [...new Set(decoded.flatMap((ids) => (Array.isArray(ids) ? ids : [])))];
+  const found =
+    wanted.length === 0
+      ? new Set<string>()
+      : new Set((await prisma.group.findMany({ where: { id: { in: wanted }, organizationId }, select: { id: true } })).map((g) => g.id));
+  return decoded.map((ids, index) =>
+    Array.isArray(ids) && ids.some((id) => !found.has(id))
+      ? new BadUserInputError(fieldOf(index), "groupIds must be groups of this organization.")
+      : ids,
+  );
+}

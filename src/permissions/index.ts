@@ -29,12 +29,14 @@ import {
   canRemoveMember,
   canUpdateMembership,
   canUpdateRole,
+  canCreateInvitations,
   canReadInvitationArg,
   canResendInvitation,
   canRevokeInvitation,
   canSeeNodeArg,
   canSeeOrganizationArg,
   canSeeUserArg,
+  canUpdateOrganization,
   isAuthenticated,
   isOrganizationMember,
   isSelf,
@@ -62,6 +64,8 @@ const RULES = {
     createOrganization: isAuthenticated,
     createGroup: canCreateGroup,
     createInvitation: canCreateInvitation,
+    createInvitations: canCreateInvitations,
+    updateOrganization: canUpdateOrganization,
     acceptInvitation: canAnswerInvitation,
     declineInvitation: canAnswerInvitation,
     revokeInvitation: canRevokeInvitation,
@@ -86,6 +90,8 @@ const RULES = {
     invitations: organizationPermission("invitations:read"),
     roles: isOrganizationMember,
     groups: isOrganizationMember,
+    seatLimit: isOrganizationMember,
+    allowedEmailDomains: isOrganizationMember,
   },
 } satisfies Record<string, Record<string, ShieldRule>>;
 
@@ -115,7 +121,7 @@ export const OPEN: Readonly<Record<string, string>> = {
     "Invitation",
     [
       "id", "email", "status", "organization", "role", "groups", "invitedBy", "invitee", "metadata",
-      "createdAt", "updatedAt", "expiresAt", "acceptedAt", "declinedAt", "revokedAt", "delivery", "events",
+      "createdAt", "updatedAt", "expiresAt", "acceptedAt", "declinedAt", "revokedAt", "delivery", "events", "version",
     ],
     "An invitation is reached only where it may be read: invitation(id) and node (readableInvitation), lists guarded at the list field, payloads of checked mutations.",
   ),
@@ -145,6 +151,16 @@ export const OPEN: Readonly<Record<string, string>> = {
   ),
   ...openFields("InvitationPreviewOrganization", ["name", "logoUrl", "memberCount"], "Reached only through InvitationPreview.organization: the organization's public face."),
   ...openFields("InvitationPreviewInviter", ["name", "avatarUrl"], "Reached only through InvitationPreview.invitedBy: the inviter's public profile."),
+  ...openFields(
+    "CreateInvitationsResult",
+    ["email", "invitation", "token", "error"],
+    "Reached only through the payload of createInvitations, whose rule runs before it: the caller's own new invitations.",
+  ),
+  ...openFields(
+    "CreateInvitationsError",
+    ["code", "reason", "field", "message"],
+    "Reached only through a createInvitations result: why the caller's own input was refused.",
+  ),
   ...openFields("PageInfo", ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"], "Cursors and page flags of a list whose field was checked."),
 };
 

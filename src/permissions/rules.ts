@@ -143,6 +143,19 @@ export const canCreateInvitation = check("canCreateInvitation", async (_p, args,
   await requireNoEscalation(ctx, organizationId, role.permissions);
 });
 
+/** The whole request: per-address checks (role escalation, groups) give per-address results in the resolver. */
+export const canCreateInvitations = check("canCreateInvitations", async (_p, args, ctx) => {
+  requireViewer(ctx);
+  const organizationId = decodeIdOf("Organization", input(args).organizationId as string, "organizationId");
+  await requireOrganizationPermission(ctx, organizationId, "invitations:create");
+});
+
+export const canUpdateOrganization = check("canUpdateOrganization", async (_p, args, ctx) => {
+  requireViewer(ctx);
+  const organizationId = decodeIdOf("Organization", input(args).organizationId as string, "organizationId");
+  await requireOrganizationPermission(ctx, organizationId, "organization:update");
+});
+
 export const canAnswerInvitation = check("canAnswerInvitation", async (_p, args, ctx) => {
   await answerableInvitation(ctx, input(args) as AnswerInput);
 });

@@ -10,10 +10,12 @@ import { builder, decodeIdOf, encodeId } from "../builder.js";
 import { now } from "../clock.js";
 import type { Context } from "../context.js";
 import { prisma } from "../db/client.js";
-import { withConflicts } from "../errors.js";
+import { AppError, BadUserInputError, withConflicts } from "../errors.js";
+import { UNLIMITED } from "../ratelimit.js";
 import type { Invitation, Membership, Prisma } from "../generated/prisma/client.js";
+import * as bulk from "../invitations/bulk.js";
 import * as lifecycle from "../invitations/lifecycle.js";
-import { invitationRole, organizationGroupIds } from "../invitations/references.js";
+import { invitationRole, organizationGroupIdLists, organizationGroupIds } from "../invitations/references.js";
 import {
   DELIVERY_STATUSES,
   effectiveStatus,
@@ -24,8 +26,8 @@ import {
 } from "../invitations/status.js";
 import { hashToken } from "../invitations/token.js";
 import { NOT_DELETED } from "../loaders.js";
-import { answerableInvitation, requireViewer, type AnswerInput } from "../permissions/access.js";
-import { optionalExpiry, optionalMetadata, requireEmail } from "../validation.js";
+import { answerableInvitation, requireNoEscalation, requireViewer, type AnswerInput } from "../permissions/access.js";
+import { LIMITS, optionalExpiry, optionalMetadata, optionalVersion, requireEmail } from "../validation.js";
 
 import { keysetConnection, type PageArgs } from "./connections.js";
 import { MembershipRef } from "./membership.js";
@@ -97,6 +99,10 @@ export const InvitationRef = builder.prismaNode("Invitation", {
     acceptedAt: t.expose("acceptedAt", { type: "DateTime", nullable: true }),
     declinedAt: t.expose("declinedAt", { type: "DateTime", nullable: true }),
     revokedAt: t.expose("revokedAt", { type: "DateTime", nullable: true }),
+    version: t.exposeInt("version", {
+      description:
+        "1 when created, one more with every change a client makes (resend, revoke, accept, decline, delete); not changed by email deliveries or by expiring. Give it as expectedVersion to revoke, resend or delete only what you read.",
+    }),
   }),
 });
 
@@ -203,7 +209,14 @@ const AcceptInvitationInput = answerInput("AcceptInvitationInput");
 const DeclineInvitationInput = answerInput("DeclineInvitationInput");
 
 function invitationIdInput(name: string) {
-  return builder.inputType(name, { fields: (t) => ({ invitationId: t.id({ required: true }) }) });
+  return builder.inputType(name, {
+    fields: (t) => ({
+      invitationId: t.id({ required: true }),
+      expectedVersion: t.int({
+        description: "The invitation's version as last read: if it has changed since, nothing is done (CONFLICT/STALE_VERSION).",
+      }),
+    }),
+  });
 }
 const RevokeInvitationInput = invitationIdInput("RevokeInvitationInput");
 const ResendInvitationInput = invitationIdInput("ResendInvitationInput");
@@ -317,7 +330,8 @@ builder.mutationField("revokeInvitation", (t) =>
       const viewer = requireViewer(ctx);
       const id = decodeIdOf("Invitation", input.invitationId, "invitationId");
       const at = now();
-      const invitation = await inTransaction((tx) => lifecycle.revoke(tx, { kind: "user", id: viewer.id }, { id }, at));
+      const expectedVersion = optionalVersion(input.expectedVersion, "expectedVersion");
+      const invitation = await inTransaction((tx) => lifecycle.revoke(tx, { kind: "user", id: viewer.id }, { id, expectedVersion }, at));
       return { invitation };
     },
   }),
@@ -333,7 +347,10 @@ builder.mutationField("resendInvitation", (t) =>
       const viewer = requireViewer(ctx);
       const id = decodeIdOf("Invitation", input.invitationId, "invitationId");
       const at = now();
-      return inTransaction((tx) => lifecycle.resend(tx, { kind: "user", id: viewer.id }, { id, expiresAt: expiryFrom(ctx, at) }, at));
+      const expectedVersion = optionalVersion(input.expectedVersion, "expectedVersion");
+      return inTransaction((tx) =>
+        lifecycle.resend(tx, { kind: "user", id: viewer.id }, { id, expectedVersion, expiresAt: expiryFrom(ctx, at) }, at),
+      );
     },
   }),
 );
@@ -347,8 +364,151 @@ builder.mutationField("deleteInvitation", (t) =>
       const viewer = requireViewer(ctx);
       const id = decodeIdOf("Invitation", input.invitationId, "invitationId");
       const at = now();
-      const invitation = await inTransaction((tx) => lifecycle.remove(tx, { kind: "user", id: viewer.id }, { id }, at));
+      const expectedVersion = optionalVersion(input.expectedVersion, "expectedVersion");
+      const invitation = await inTransaction((tx) => lifecycle.remove(tx, { kind: "user", id: viewer.id }, { id, expectedVersion }, at));
       return { deletedInvitationId: encodeId("Invitation", invitation.id) };
+    },
+  }),
+);
+
+// ---- Bulk ------------------------------------------------------------------------------------------------------
+
+const CreateInvitationsItemInput = builder.inputType("CreateInvitationsItemInput", {
+  fields: (t) => ({
+    email: t.string({ required: true, description: "Trimmed and lower-cased; at most 254 characters." }),
+    roleId: t.id({ description: "A role of the organization; defaults to its member role." }),
+    groupIds: t.idList({ description: "Groups of the organization the invitee joins on accepting." }),
+    metadata: t.field({ type: "JSON", description: "A JSON object of at most 4 KB, returned with the invitation." }),
+  }),
+});
+
+const CreateInvitationsInput = builder.inputType("CreateInvitationsInput", {
+  fields: (t) => ({
+    organizationId: t.id({ required: true }),
+    invitations: t.field({
+      type: [CreateInvitationsItemInput],
+      required: true,
+      description: "1 to 100 addresses; each gets its own result, in this order. They expire after INVITATION_TTL_HOURS.",
+    }),
+  }),
+});
+
+interface ResultError {
+  code: string;
+  reason: string | null;
+  field: string | null;
+  message: string;
+}
+
+const CreateInvitationsErrorRef = builder.objectRef<ResultError>("CreateInvitationsError").implement({
+  description: "Why one address was not invited: the error createInvitation would have given for it.",
+  fields: (t) => ({
+    code: t.exposeString("code", { description: "An error code of the API (extensions.code): BAD_USER_INPUT, FORBIDDEN, CONFLICT, RATE_LIMITED." }),
+    reason: t.exposeString("reason", { nullable: true, description: "As extensions.reason: ALREADY_INVITED, SEAT_LIMIT_REACHED, DOMAIN_NOT_ALLOWED…" }),
+    field: t.exposeString("field", { nullable: true, description: "For BAD_USER_INPUT, the input field, as a path: invitations.3.email." }),
+    message: t.exposeString("message"),
+  }),
+});
+
+interface BulkResult {
+  email: string;
+  invitation: Invitation | null;
+  token: string | null;
+  error: ResultError | null;
+}
+
+const CreateInvitationsResultRef = builder.objectRef<BulkResult>("CreateInvitationsResult").implement({
+  description: "One address of a createInvitations call: its invitation and token, or its error.",
+  fields: (t) => ({
+    email: t.exposeString("email", { description: "The address, normalised when valid, else as given." }),
+    invitation: t.field({ type: InvitationRef, nullable: true, resolve: (r) => r.invitation }),
+    token: t.exposeString("token", { nullable: true, description: TOKEN_DESCRIPTION }),
+    error: t.field({ type: CreateInvitationsErrorRef, nullable: true, resolve: (r) => r.error }),
+  }),
+});
+
+const CreateInvitationsPayload = builder.objectRef<{ results: BulkResult[] }>("CreateInvitationsPayload").implement({
+  fields: (t) => ({
+    results: t.field({ type: [CreateInvitationsResultRef], description: "One per address, in input order.", resolve: (p) => p.results }),
+  }),
+});
+
+function resultError(error: AppError): ResultError {
+  const { code, reason, field } = error.extensions as { code: string; reason?: string; field?: string };
+  return { code, reason: reason ?? null, field: field ?? null, message: error.message };
+}
+
+/** Runs a check for one address; its AppError becomes that address's outcome, anything else fails the request. */
+async function refusal(check: () => Promise<unknown> | unknown): Promise<AppError | undefined> {
+  try {
+    await check();
+    return undefined;
+  } catch (error) {
+    if (error instanceof AppError) return error;
+    throw error;
+  }
+}
+
+builder.mutationField("createInvitations", (t) =>
+  t.field({
+    type: CreateInvitationsPayload,
+    description:
+      "Invites 1 to 100 addresses into an organization in one transaction, each succeeding or failing on its own (results in input order). Needs invitations:create.",
+    args: { input: t.arg({ type: CreateInvitationsInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const viewer = requireViewer(ctx);
+      const at = now();
+      const organizationId = decodeIdOf("Organization", input.organizationId, "organizationId");
+      const entries = input.invitations;
+      if (entries.length < 1 || entries.length > LIMITS.listItems) {
+        throw new BadUserInputError("invitations", `invitations must hold 1 to ${LIMITS.listItems} addresses.`);
+      }
+      const path = (index: number, field: string) => `invitations.${index}.${field}`;
+      const outcomes: Array<bulk.BulkOutcome | undefined> = entries.map(() => undefined);
+      const items: Array<bulk.BulkItem | undefined> = entries.map(() => undefined);
+      const groupLists = await organizationGroupIdLists(
+        organizationId,
+        entries.map((e) => e.groupIds),
+        (index) => path(index, "groupIds"),
+      );
+      await Promise.all(
+        entries.map(async (entry, index) => {
+          let item: bulk.BulkItem | undefined;
+          const error = await refusal(async () => {
+            const email = requireEmail(entry.email, path(index, "email"));
+            const metadata = optionalMetadata(entry.metadata, path(index, "metadata")) as Prisma.InputJsonObject | null;
+            let role;
+            try {
+              role = await invitationRole(ctx.loaders, organizationId, entry.roleId);
+            } catch (e) {
+              if (e instanceof BadUserInputError) throw new BadUserInputError(path(index, "roleId"), e.message);
+              throw e;
+            }
+            const groupIds = groupLists[index]!;
+            if (groupIds instanceof BadUserInputError) throw groupIds;
+            await requireNoEscalation(ctx, organizationId, role.permissions);
+            item = { email, roleId: role.id, groupIds, metadata };
+          });
+          if (error) outcomes[index] = { error };
+          items[index] = item;
+        }),
+      );
+      bulk.refuseRepeats(items, outcomes);
+      await bulk.spendBudgets(ctx.budgets ?? UNLIMITED, viewer.id, organizationId, items, outcomes);
+      if (items.some((item, index) => item && !outcomes[index])) {
+        await inTransaction((tx) =>
+          bulk.createMany(tx, { kind: "user", id: viewer.id }, organizationId, items, outcomes, expiryFrom(ctx, at), at),
+        );
+      }
+      return {
+        results: entries.map((entry, index) => {
+          const outcome = outcomes[index]!;
+          const email = items[index]?.email ?? entry.email;
+          return outcome.error
+            ? { email, invitation: null, token: null, error: resultError(outcome.error) }
+            : { email, invitation: outcome.invitation, token: outcome.token, error: null };
+        }),
+      };
     },
   }),
 );

@@ -8,7 +8,7 @@ import { uuidv7 } from "../ids.js";
 import { invitationListSql } from "../invitations/status.js";
 import { DEFAULT_ROLES, OWNER_ROLE_KEY } from "../permissions/catalog.js";
 import { requireViewer } from "../permissions/access.js";
-import { optionalUrl, requireName, requireSlug, slugify } from "../validation.js";
+import { emailDomains, optionalSeatLimit, optionalUrl, requireName, requireSlug, slugify } from "../validation.js";
 
 import { keysetConnection } from "./connections.js";
 import { GroupRef } from "./group.js";
@@ -27,6 +27,14 @@ export const OrganizationRef = builder.prismaNode("Organization", {
     logoUrl: t.exposeString("logoUrl", { nullable: true }),
     // Folded into the statement that loads the organization (a count per row, by index), not a statement of its own.
     memberCount: t.relationCount("memberships"),
+    seatLimit: t.exposeInt("seatLimit", {
+      nullable: true,
+      description:
+        "Members plus pending invitations may not exceed it when inviting (CONFLICT/SEAT_LIMIT_REACHED); null: no limit. Members only.",
+    }),
+    allowedEmailDomains: t.exposeStringList("allowedEmailDomains", {
+      description: "Invitations may only be addressed to these domains (exact match; FORBIDDEN/DOMAIN_NOT_ALLOWED); empty: any. Members only.",
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     viewerMembership: t.field({
       type: MembershipRef,
@@ -147,3 +155,43 @@ async function createOrganization(userId: string, name: string, slug: string, lo
     throw conflict ?? error;
   }
 }
+
+const UpdateOrganizationInput = builder.inputType("UpdateOrganizationInput", {
+  description: "Fields left out stay as they are.",
+  fields: (t) => ({
+    organizationId: t.id({ required: true }),
+    name: t.string({ description: "At most 100 characters; null leaves it unchanged." }),
+    logoUrl: t.string({ description: "An http(s) URL; null or empty removes the logo." }),
+    seatLimit: t.int({
+      description:
+        "1 to 1000000, or null for no limit. May be set below the seats in use: members and pending invitations stay, and new invitations are refused until enough leave.",
+    }),
+    allowedEmailDomains: t.stringList({
+      description: "At most 50 domains such as example.com (lower-cased, exact match); null or empty allows any. Applies to new invitations and resends.",
+    }),
+  }),
+});
+
+const UpdateOrganizationPayload = builder.objectRef<{ organization: Organization }>("UpdateOrganizationPayload").implement({
+  fields: (t) => ({ organization: t.field({ type: OrganizationRef, resolve: (payload) => payload.organization }) }),
+});
+
+builder.mutationField("updateOrganization", (t) =>
+  t.field({
+    type: UpdateOrganizationPayload,
+    description: "Changes an organization's name, logo, seat limit or allowed email domains. Needs organization:update.",
+    args: { input: t.arg({ type: UpdateOrganizationInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      requireViewer(ctx);
+      const id = decodeIdOf("Organization", input.organizationId, "organizationId");
+      const data: Prisma.OrganizationUpdateInput = {};
+      if (input.name != null) data.name = requireName(input.name, "name");
+      if (input.logoUrl !== undefined) data.logoUrl = optionalUrl(input.logoUrl, "logoUrl");
+      if (input.seatLimit !== undefined) data.seatLimit = optionalSeatLimit(input.seatLimit, "seatLimit");
+      if (input.allowedEmailDomains !== undefined) data.allowedEmailDomains = emailDomains(input.allowedEmailDomains, "allowedEmailDomains");
+      // An UPDATE takes the row lock that invitations take (src/invitations/lifecycle.ts lockAddresses): an
+      // invitation being created meanwhile is decided under the old limits or the new ones, never a mix.
+      return { organization: await prisma.organization.update({ where: { id }, data }) };
+    },
+  }),
+);

@@ -1,9 +1,12 @@
 /**
  * Races decided by the database, on real PostgreSQL (PGlite has a single connection, so nothing runs concurrently
- * there): concurrent accepts, concurrent invites of one address, concurrent first requests of one new user.
+ * there): concurrent accepts, concurrent invites of one address, concurrent first requests of one new user, concurrent
+ * invites into the last free seat.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { errorOf, startApp, type TestApp } from "../helpers/app.js";
+import { checkInvariants } from "../../src/db/invariants.js";
+import { errorOf, startApp, uniqueEmail, type TestApp } from "../helpers/app.js";
+import { rawId } from "../helpers/fixtures.js";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -91,5 +94,80 @@ describe("concurrency on PostgreSQL", () => {
       expect({ round, pending }).toEqual({ round, pending: 0 });
     }
   });
-});
 
+  test("ten concurrent invitations of ten addresses into the last free seat give one invitation and nine SEAT_LIMIT_REACHED", async () => {
+    const owner = await app.user({ name: "Owner" });
+    const org = (await app.ok(CREATE_ORG, { name: "Seat race" }, owner.token)).createOrganization.organization.id;
+    await app.ok(
+      `mutation ($id: ID!) { updateOrganization(input: { organizationId: $id, seatLimit: 3 }) { organization { seatLimit } } }`,
+      { id: org },
+      owner.token,
+    );
+    await app.ok(INVITE, { org, email: uniqueEmail("taken") }, owner.token); // owner + 1 pending: one seat left
+    // Requests reach their transactions one by one here (each spends longer in JavaScript than in the database), so
+    // another transaction holds back every write to invitations until all ten wait: then they meet at the seat check at
+    // once. Without the organization's row lock each would count the one free seat and take it.
+    const blocker = await app.db.session();
+    const watcher = await app.db.session();
+    let results: Awaited<ReturnType<typeof app.gql>>[] = [];
+    try {
+      await blocker.exec("BEGIN");
+      await blocker.exec(`LOCK TABLE "Invitation" IN SHARE MODE`);
+      let settled = false;
+      const race = Promise.all(Array.from({ length: 10 }, (_, i) => app.gql(INVITE, { org, email: uniqueEmail(`seat${i}`) }, owner.token))).finally(
+        () => (settled = true),
+      );
+      // pg_stat_activity is read once per transaction: the blocker's own would never see anyone arrive.
+      const waiting = async () =>
+        Number(
+          (
+            await watcher.query<{ n: string }>(
+              `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query LIKE '%seatLimit%' OR query LIKE '%seatsUsed%')`,
+            )
+          )[0]!.n,
+        );
+      while (!settled && (await waiting()) < 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      await blocker.exec("COMMIT");
+      results = await race;
+    } finally {
+      await blocker.release();
+      await watcher.release();
+    }
+    expect(results.filter((r) => !r.errors), JSON.stringify(results.map((r) => r.errors ?? "ok"))).toHaveLength(1);
+    const failures = results.filter((r) => r.errors);
+    expect(failures).toHaveLength(9);
+    for (const f of failures) expect(errorOf(f)).toMatchObject({ code: "CONFLICT", reason: "SEAT_LIMIT_REACHED" });
+    expect(await app.db.prisma.invitation.count({ where: { organizationId: rawId(org), status: "PENDING" } })).toBe(2);
+  });
+
+  test("concurrent bulk and single invitations never take more seats than the limit, and overlapping bulks do not deadlock", async () => {
+    const owner = await app.user({ name: "Owner" });
+    const org = (await app.ok(CREATE_ORG, { name: "Bulk seat race" }, owner.token)).createOrganization.organization.id;
+    await app.ok(
+      `mutation ($id: ID!) { updateOrganization(input: { organizationId: $id, seatLimit: 12 }) { organization { seatLimit } } }`,
+      { id: org },
+      owner.token,
+    );
+    const shared = Array.from({ length: 8 }, (_, i) => uniqueEmail(`shared${i}`));
+    const BULK = `mutation ($org: ID!, $list: [CreateInvitationsItemInput!]!) {
+      createInvitations(input: { organizationId: $org, invitations: $list }) { results { invitation { id } error { reason } } }
+    }`;
+    // Each bulk lists the shared addresses in its own order, plus some of its own.
+    const bulks = Array.from({ length: 4 }, (_, b) =>
+      app.gql(BULK, { org, list: (b % 2 ? [...shared].reverse() : shared).concat([uniqueEmail(`own${b}`)]).map((email) => ({ email })) }, owner.token),
+    );
+    const singles = Array.from({ length: 6 }, (_, i) => app.gql(INVITE, { org, email: shared[i % shared.length]! }, owner.token));
+    const results = await Promise.all([...bulks, ...singles]);
+    for (const r of results.slice(0, 4)) expect(r.errors).toBeUndefined();
+    const pending = await app.db.prisma.invitation.count({ where: { organizationId: rawId(org), status: "PENDING" } });
+    // 12 addresses asked for 11 free seats: every seat is taken, none twice.
+    expect(pending).toBe(11);
+    const session = await app.db.session();
+    try {
+      const broken = (await checkInvariants(session, { organizationIds: [rawId(org)] })).filter((r) => r.violations > 0);
+      expect(broken).toEqual([]);
+    } finally {
+      await session.release();
+    }
+  });
+});
