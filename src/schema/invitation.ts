@@ -27,7 +27,7 @@ import {
 import { hashToken } from "../invitations/token.js";
 import { NOT_DELETED } from "../loaders.js";
 import { answerableInvitation, requireNoEscalation, requireViewer, type AnswerInput } from "../permissions/access.js";
-import { LIMITS, optionalExpiry, optionalMetadata, optionalVersion, requireEmail } from "../validation.js";
+import { LIMITS, normalizeEmail, optionalExpiry, optionalMetadata, optionalVersion, requireEmail } from "../validation.js";
 
 import { keysetConnection, type PageArgs } from "./connections.js";
 import { MembershipRef } from "./membership.js";
@@ -503,7 +503,7 @@ builder.mutationField("createInvitations", (t) =>
       return {
         results: entries.map((entry, index) => {
           const outcome = outcomes[index]!;
-          const email = items[index]?.email ?? entry.email;
+          const email = items[index]?.email ?? normalizeEmail(entry.email) ?? entry.email;
           return outcome.error
             ? { email, invitation: null, token: null, error: resultError(outcome.error) }
             : { email, invitation: outcome.invitation, token: outcome.token, error: null };
