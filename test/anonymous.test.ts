@@ -1,8 +1,8 @@
 /**
  * Anonymous requests reach nothing but what is public: every root query and mutation, called without a token with
  * arguments of the right types, is refused with UNAUTHENTICATED before it runs. Public root fields would be listed
- * in the rule tree's OPEN list with a reason; today there is none. The fields are taken from the schema, so a new
- * one is covered the day it is added.
+ * in the rule tree's OPEN list with a reason; today there is one, invitationPreview (the invitation page before
+ * sign-in). The fields are taken from the schema, so a new one is covered the day it is added.
  */
 import {
   getNullableType,
@@ -82,9 +82,15 @@ describe("anonymous requests", () => {
     }
   }
 
-  it("covers every root field (none is public today)", () => {
+  it("covers every root field (invitationPreview is the one public root)", () => {
     const publicRoots = Object.keys(OPEN).filter((key) => key.startsWith("Query.") || key.startsWith("Mutation."));
-    expect(publicRoots).toEqual([]);
+    expect(publicRoots).toEqual(["Query.invitationPreview"]);
+  });
+
+  it("answers the public preview without a token: an unknown token is NOT_FOUND, not UNAUTHENTICATED", async () => {
+    const result = await app.gql(`{ invitationPreview(token: "inv_unknown") { status } }`, {}, null);
+    expect(result.errors, JSON.stringify(result)).toHaveLength(1);
+    expect(result.errors![0]!.extensions?.code).toBe("NOT_FOUND");
   });
 
   it("still reach introspection (GraphiQL and codegen need it)", async () => {
