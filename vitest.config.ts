@@ -6,7 +6,7 @@ import { defineConfig } from "vitest/config";
 const graphqlCjs = createRequire(import.meta.url).resolve("graphql");
 
 /**
- * Every test file runs on embedded PGlite (test/build.test.ts only there: it rebuilds dist/ and needs no database); with TEST_DATABASE_URL (an admin URL; a fresh database is created per run)
+ * Every test file runs on embedded PGlite (test/build.test.ts and test/pglite-template.test.ts only there: they are about dist/ and PGlite files); with TEST_DATABASE_URL (an admin URL; a fresh database is created per run)
  * every file runs on PostgreSQL too, plus the PostgreSQL-only tests in test/postgres (races, several instances).
  */
 export default defineConfig({
@@ -20,7 +20,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: "pglite", include: ["test/**/*.test.ts"], exclude: ["test/postgres/**"], env: { TEST_DB: "pglite" } } },
       ...(process.env.TEST_DATABASE_URL
-        ? [{ extends: true as const, test: { name: "postgres", include: ["test/**/*.test.ts"], exclude: ["test/build.test.ts"], env: { TEST_DB: "postgres" } } }]
+        ? [{ extends: true as const, test: { name: "postgres", include: ["test/**/*.test.ts"], exclude: ["test/build.test.ts", "test/pglite-template.test.ts"], env: { TEST_DB: "postgres" } } }]
         : []),
     ],
   },

@@ -1,28 +1,56 @@
 /**
- * `npm run build`: bundles the server (src/main.ts and what it imports, the generated Prisma client included) into
- * dist/main.js with esbuild, leaving packages in node_modules external. `npm start` runs that file, so a start pays
- * no TypeScript compilation (tsx compiled every module at every start). Type checking stays with `npm run typecheck`;
- * `npm run dev` keeps tsx (watch mode).
+ * `npm run build`: bundles the server (src/main.ts and what it imports, the generated Prisma client and the packages
+ * included) into one file, dist/main.js, with esbuild. `npm start` runs that file, so a start pays no TypeScript
+ * compilation (tsx compiled every module at every start) and loads one module instead of several hundred (resolving
+ * and loading node_modules' files one by one was most of a start's CPU time). Left in node_modules: PGlite (it loads
+ * its WebAssembly and data files from beside its own module), `graphql` with graphql-shield and graphql-middleware
+ * (shield is loaded as CommonJS, see src/permissions/shield.ts, and all must share one `graphql`), and the GraphiQL
+ * page (9 MB, imported on the first page asked for). Whitespace and syntax minified, names kept for stack traces.
+ * Type checking stays with `npm run typecheck`; `npm run dev` keeps tsx (watch mode).
+ *
+ * It also prepares dist/pglite-template.tar: a migrated, empty PGlite data directory that a first start on a new data
+ * folder loads instead of running initdb and the migrations (see src/db/template.ts).
  */
 import { build } from "esbuild";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const root = fileURLToPath(new URL("..", import.meta.url));
 export const output = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+const templateScript = fileURLToPath(new URL("../dist/pglite-template.js", import.meta.url));
 
-export async function buildServer() {
-  await build({
-    absWorkingDir: root,
-    entryPoints: ["src/main.ts"],
-    outfile: output,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    sourcemap: true,
-    logLevel: "warning",
-  });
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  packages: "external",
+  logLevel: "warning",
+};
+
+/** Packages that stay in node_modules (see above); every other one is bundled. */
+const EXTERNAL = ["@electric-sql/pglite", "graphql", "graphql-shield", "graphql-middleware", "@graphql-yoga/render-graphiql"];
+
+/** `template: false` bundles only (scripts/start.mjs, when no migration changed: a stale template is never used anyway). */
+export async function buildServer({ template = true } = {}) {
+  await Promise.all([
+    build({
+      ...common,
+      entryPoints: ["src/main.ts"],
+      outfile: output,
+      sourcemap: true,
+      packages: undefined,
+      external: EXTERNAL,
+      minifyWhitespace: true,
+      minifySyntax: true,
+      // Bundled CommonJS packages call require(); an ES module has none of its own.
+      banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    }),
+    build({ ...common, entryPoints: ["src/cli/pglite-template.ts"], outfile: templateScript }),
+  ]);
+  if (!template) return;
+  const { main } = await import(pathToFileURL(templateScript).href);
+  await main();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await buildServer();

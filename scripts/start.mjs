@@ -17,8 +17,11 @@ async function newest(path) {
 
 const built = (await stat(output).catch(() => null))?.mtimeMs ?? 0;
 const sources = Math.max(await newest(join(root, "src")), await newest(join(root, "package-lock.json")));
-if (sources > built) {
+// A new migration makes the build's PGlite template stale (never used then: src/db/template.ts); prepared again here.
+const templateBuilt = (await stat(join(root, "dist", "pglite-template.json")).catch(() => null))?.mtimeMs ?? 0;
+const migrations = Math.max(await newest(join(root, "prisma")), await newest(join(root, "package-lock.json")));
+if (sources > built || migrations > templateBuilt) {
   process.stderr.write("Building dist/main.js (sources changed)…\n");
-  await buildServer();
+  await buildServer({ template: migrations > templateBuilt });
 }
 await import(pathToFileURL(output).href);

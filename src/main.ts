@@ -86,7 +86,6 @@ async function main(): Promise<void> {
     try {
       const result = await migrate(session);
       logger.info("migrations", { database: where, applied: result.applied, alreadyApplied: result.alreadyApplied.length });
-      await db.analyze();
     } finally {
       await session.release();
     }
@@ -160,6 +159,9 @@ async function main(): Promise<void> {
   }
   if (stopping) return;
   ready = true;
+  // Fresh planner statistics where nothing else collects them (PGlite), after the migrations but off the start-up's
+  // critical path: a request that comes meanwhile waits for it on PGlite's one connection.
+  db!.analyze().catch((error: unknown) => logger.warn("ANALYZE after start-up failed", { error }));
   worker = startOutboxWorker(config, logger, port);
   logger.info("ready", { url: `http://localhost:${port}/graphql` });
   if (config.email.mode === "off") logger.warn("invitation emails are off: set SMTP_URL and EMAIL_FROM to send them");

@@ -10,6 +10,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { DATABASE_TIMEOUT_DEFAULTS, type Config, type DatabaseTimeouts } from "../config.js";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { recordQuery } from "./query-log.js";
+import { holdsDatabase, loadTemplate } from "./template.js";
 
 /** One connection for raw SQL (migrations, advisory locks). */
 export interface SqlSession {
@@ -39,6 +40,11 @@ export interface Database {
 export interface OpenOptions {
   /** For tests: start PGlite from a dump made with `dumpDataDir()`. */
   loadDataDir?: Blob | File;
+  /**
+   * The migrated template a new PGlite folder starts from when it matches the migrations on disk (src/db/template.ts):
+   * the build's by default, another file (tests), or false for initdb whatever the build holds.
+   */
+  template?: string | false;
 }
 
 let current: Database | undefined;
@@ -188,8 +194,13 @@ function openPostgres(url: string, poolSize: number, timeouts: DatabaseTimeouts)
 }
 
 async function openPGlite(dataDir: string, options: OpenOptions): Promise<Database> {
-  if (!dataDir.startsWith("memory://")) await mkdir(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
+  let loadDataDir = options.loadDataDir;
+  const inMemory = dataDir.startsWith("memory://");
+  if (!inMemory) await mkdir(dataDir, { recursive: true });
+  // A new database (a new folder, or in memory) starts from the migrated template made at build time, when it
+  // matches the migrations on disk.
+  if (!loadDataDir && options.template !== false && (inMemory || !holdsDatabase(dataDir))) loadDataDir = await loadTemplate(options.template);
+  const pglite = await PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {});
   // pglite-prisma-adapter is typed against an older @prisma/driver-adapter-utils.
   // No time limits here: PGlite runs each statement on the event loop, where no timer can interrupt it, and a
   // `SET statement_timeout` never fires. What bounds a request on PGlite is what is checked before execution.
