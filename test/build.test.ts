@@ -16,7 +16,7 @@ describe("npm start (the compiled build)", () => {
       () => utimes("dist/main.js", old, old),
       () => undefined,
     );
-    const server = await spawnServer({ PGLITE_DATA_DIR: "memory://" }, { args: ["scripts/start.mjs"] });
+    const server = await spawnServer({ PGLITE_DATA_DIR: "memory://" }, { args: ["scripts/start.mjs"], freshDatabase: true });
     await server.waitFor("/ready", 200, 150_000);
     expect(server.stderr()).toContain("Building dist/main.js");
     expect((await stat("dist/main.js")).mtimeMs).toBeGreaterThan(old.getTime());
