@@ -95,6 +95,8 @@ export const EnvSchema = z
     OUTBOX_BACKOFF_MS: intInRange(5_000, 10, 3_600_000),
     OUTBOX_POLL_MS: intInRange(2_000, 50, 600_000),
     OUTBOX_LEASE_MS: intInRange(60_000, 100, 3_600_000),
+    SUBSCRIPTIONS_MAX_PER_USER: intInRange(20, 1, 100_000),
+    SUBSCRIPTIONS_MAX_PER_ADDRESS: intInRange(200, 1, 1_000_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
@@ -194,6 +196,8 @@ export interface Config {
    * long a claim lasts before another worker may take the delivery over (a worker that died mid-send).
    */
   outbox: { maxAttempts: number; backoffMs: number; pollMs: number; leaseMs: number };
+  /** Open subscription streams allowed per user and per client address, counted by each instance. */
+  subscriptions: { maxPerUser: number; maxPerAddress: number };
   /** Limits checked on every GraphQL document before it runs (see src/plugins/query-limits.ts). */
   queryLimits: QueryLimits;
   /** Request bodies above this many bytes are refused with 413 before they are parsed. */
@@ -310,6 +314,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           ? { mode: "off" }
           : { mode: "log", inviteUrlTemplate: e.INVITE_URL_TEMPLATE },
     outbox: { maxAttempts: e.OUTBOX_MAX_ATTEMPTS, backoffMs: e.OUTBOX_BACKOFF_MS, pollMs: e.OUTBOX_POLL_MS, leaseMs: e.OUTBOX_LEASE_MS },
+    subscriptions: { maxPerUser: e.SUBSCRIPTIONS_MAX_PER_USER, maxPerAddress: e.SUBSCRIPTIONS_MAX_PER_ADDRESS },
   };
 }
 

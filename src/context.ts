@@ -1,6 +1,7 @@
 import type { Viewer } from "./auth/viewer.js";
 import type { Loaders } from "./loaders.js";
 import type { RequestBudgets } from "./ratelimit.js";
+import type { SubscriptionHub } from "./subscriptions/hub.js";
 
 /** What every resolver and rule sees. The Prisma client is deliberately not here (see src/db/client.ts). */
 export interface Context {
@@ -10,4 +11,8 @@ export interface Context {
   settings: { invitationTtlHours: number };
   /** Abuse budgets of this request's client (absent, or UNLIMITED, when rate limiting is off). */
   budgets?: RequestBudgets;
+  /** Where subscriptions find their live events, and count their open streams (src/subscriptions/hub.ts). */
+  subscriptions?: SubscriptionHub;
+  /** The client's address (see TRUST_PROXY), for the per-address bound on open subscriptions. */
+  clientAddress?: string;
 }

@@ -17,6 +17,7 @@ import { rateLimiterFromConfig } from "./ratelimit.js";
 import { createServer } from "./server.js";
 import { createDrain } from "./shutdown.js";
 import { startOutboxWorker } from "./events/start.js";
+import { createHub } from "./subscriptions/hub.js";
 import type { Worker } from "./events/worker.js";
 
 async function main(): Promise<void> {
@@ -56,7 +57,9 @@ async function main(): Promise<void> {
   let stopping = false;
   const metrics = config.metrics ? createMetrics() : undefined;
   const rateLimiter = rateLimiterFromConfig(config, logger, { onRefused: (client) => metrics?.rateLimitRefused("requests", client) });
-  const yoga = createServer({ config, logger, isReady: () => ready, isStopping: () => stopping, rateLimiter, persistedOperations, metrics });
+  // Live events for subscriptions: over Redis pub/sub with REDIS_URL (every instance hears every change), else in memory.
+  const subscriptions = createHub({ redisUrl: config.redisUrl, limits: config.subscriptions, logger });
+  const yoga = createServer({ config, logger, isReady: () => ready, isStopping: () => stopping, rateLimiter, persistedOperations, metrics, subscriptions });
   const drain = createDrain();
   const http = createHttpServer(drain.handler(yoga));
   await new Promise<void>((resolve, reject) => {
@@ -69,7 +72,7 @@ async function main(): Promise<void> {
   const address = http.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const rateLimit = rateLimiter ? { ...config.rateLimit, store: config.redisUrl ? "redis" : "memory" } : "off";
-  logger.info("listening", { url: `http://localhost:${port}/graphql`, host: config.host, database: where, rateLimit });
+  logger.info("listening", { url: `http://localhost:${port}/graphql`, host: config.host, database: where, rateLimit, subscriptions: subscriptions.transport });
   if (metrics && config.metrics) {
     // A separate server on its own port: metrics are for the operator's scraper, never for the API's clients.
     const metricsPort = await metrics.listen(config.metrics.port, config.metrics.host);
@@ -102,7 +105,7 @@ async function main(): Promise<void> {
     const timeoutMs = config.shutdownTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     const remaining = () => Math.max(0, deadline - Date.now());
-    logger.info("stopping", { signal, inFlight: drain.inFlight() });
+    logger.info("stopping", { signal, inFlight: drain.inFlight(), subscriptions: subscriptions.openCount() });
     setTimeout(() => {
       logger.error("shutdown timed out; exiting", { inFlight: drain.inFlight() });
       process.exit(1);
@@ -112,6 +115,9 @@ async function main(): Promise<void> {
 
     // Also closes the idle keep-alive connections; the busy ones close after their answer (see src/shutdown.ts).
     http.close();
+    // Subscription streams never finish by themselves: they are completed now (each client sees `complete` and may
+    // reconnect to another instance), so that the drain below waits only for ordinary requests.
+    subscriptions.drain();
     void (async () => {
       const drained = await drain.drain(Math.max(0, remaining() - closing));
       if (!drained) logger.warn("requests still in flight at the shutdown timeout; closing their connections", { inFlight: drain.inFlight() });
@@ -139,6 +145,11 @@ async function main(): Promise<void> {
       const closed = await withDeadline(closeQuietly(db, logger), remaining(), false);
       await withDeadline(
         rateLimiter?.close().catch((error: unknown) => logger.warn("closing the rate limit store failed", { error })),
+        remaining(),
+        undefined,
+      );
+      await withDeadline(
+        subscriptions.close().catch((error: unknown) => logger.warn("closing the subscriptions' Redis connections failed", { error })),
         remaining(),
         undefined,
       );

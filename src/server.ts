@@ -29,11 +29,12 @@ import { queryCostPlugin } from "./plugins/query-cost.js";
 import { queryLimitsPlugin } from "./plugins/query-limits.js";
 import { requestInfo, requestLog } from "./plugins/request-log.js";
 import { useExecutionDeadline } from "./plugins/deadline.js";
-import type { RateLimiter } from "./ratelimit.js";
+import { clientAddress, type RateLimiter } from "./ratelimit.js";
 import { schema } from "./schema/index.js";
+import { createHub, type SubscriptionHub } from "./subscriptions/hub.js";
 
 export interface ServerOptions {
-  config: Pick<Config, "jwt" | "invitationTtlHours" | "nodeEnv" | "queryLimits" | "maxBodyBytes" | "exposure" | "requestTimeoutMs" | "email">;
+  config: Pick<Config, "jwt" | "invitationTtlHours" | "nodeEnv" | "queryLimits" | "maxBodyBytes" | "exposure" | "requestTimeoutMs" | "email" | "subscriptions" | "trustProxy">;
   logger: Logger;
   /** Whether start-up finished (migrations applied). /ready and /graphql answer 503 until then. */
   isReady: () => boolean;
@@ -50,6 +51,11 @@ export interface ServerOptions {
   persistedOperations?: { mode: PersistedOperationsMode; documents: PersistedDocuments };
   /** Prometheus metrics (see src/metrics.ts); none: not observed. */
   metrics?: Metrics;
+  /**
+   * Live events for subscriptions (src/subscriptions/hub.ts): src/main.ts makes one, over Redis with REDIS_URL, and
+   * ends its streams at shutdown. None: this server makes its own, in memory.
+   */
+  subscriptions?: SubscriptionHub;
 }
 
 /** The executable schema: Pothos' schema with the pagination checks and the shield rules applied. */
@@ -63,6 +69,7 @@ export function createServer(options: ServerOptions): Server {
   const verifyToken = options.verifyToken ?? createTokenVerifier(options.config.jwt);
   const settings = { invitationTtlHours: options.config.invitationTtlHours };
   setDeliveryPlan({ email: options.config.email.mode });
+  const subscriptions = options.subscriptions ?? createHub({ limits: options.config.subscriptions, logger });
 
   const yoga: Server = createYoga<Record<string, unknown>, Context>({
     schema: protectedSchema,
@@ -118,7 +125,15 @@ export function createServer(options: ServerOptions): Server {
       }
       if (viewer.kind === "user") info.viewerId = viewer.id;
       await rateLimiter?.check(request, initial, viewer);
-      return { requestId: info.requestId, viewer, loaders: createLoaders(viewer), settings, budgets: rateLimiter?.budgets(request, initial) };
+      return {
+        requestId: info.requestId,
+        viewer,
+        loaders: createLoaders(viewer),
+        settings,
+        budgets: rateLimiter?.budgets(request, initial),
+        subscriptions,
+        clientAddress: clientAddress(request, initial, options.config.trustProxy),
+      };
     },
     maskedErrors: {
       maskError: (error) => maskError(error, logger),

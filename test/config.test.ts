@@ -85,6 +85,8 @@ describe("loadConfig", () => {
       OUTBOX_BACKOFF_MS: "1000",
       OUTBOX_POLL_MS: "500",
       OUTBOX_LEASE_MS: "1500",
+      SUBSCRIPTIONS_MAX_PER_USER: "7",
+      SUBSCRIPTIONS_MAX_PER_ADDRESS: "70",
     });
     expect(config).toEqual({
       nodeEnv: "production",
@@ -121,6 +123,7 @@ describe("loadConfig", () => {
         inviteUrlTemplate: "https://app.example.com/invite?token={token}",
       },
       outbox: { maxAttempts: 5, backoffMs: 1000, pollMs: 500, leaseMs: 1500 },
+      subscriptions: { maxPerUser: 7, maxPerAddress: 70 },
     });
   });
 

@@ -6,6 +6,7 @@
 import { Prisma, type Invitation } from "../generated/prisma/client.js";
 import { uuidv7 } from "../ids.js";
 import { deliveryPlan } from "./plan.js";
+import { keepUntilCommit } from "./publish.js";
 
 export type InvitationEventType = "CREATED" | "RESENT" | "ACCEPTED" | "DECLINED" | "REVOKED" | "DELETED" | "EXPIRED";
 
@@ -27,15 +28,30 @@ export interface InvitationEvent {
 /** The destination name of invitation emails in the outbox. */
 export const EMAIL = "email";
 
+/** Subscribers hear of a recorded event once its transaction commits (src/events/publish.ts); a rollback drops it. */
+export function keepLive(tx: Prisma.TransactionClient, eventId: string, event: Pick<InvitationEvent, "type" | "invitation" | "occurredAt">): void {
+  const { invitation } = event;
+  keepUntilCommit(tx, {
+    eventId,
+    type: event.type,
+    invitationId: invitation.id,
+    organizationId: invitation.organizationId,
+    email: invitation.email,
+    occurredAt: event.occurredAt.toISOString(),
+  });
+}
+
 /** Records `event` and its deliveries in the transaction `tx`. */
 export async function recordEvent(tx: Prisma.TransactionClient, event: InvitationEvent): Promise<void> {
   const { invitation, occurredAt, type } = event;
   const actorId = event.actor.kind === "user" ? event.actor.id : null;
+  const live = (eventId: string) => keepLive(tx, eventId, event);
   if (event.token === undefined) {
-    await tx.invitationEvent.create({
+    const { id } = await tx.invitationEvent.create({
       data: { invitationId: invitation.id, organizationId: invitation.organizationId, type, actorId, occurredAt },
       select: { id: true },
     });
+    live(id);
     return;
   }
 
@@ -47,17 +63,21 @@ export async function recordEvent(tx: Prisma.TransactionClient, event: Invitatio
     });
   }
   // The event and its email delivery in one round trip (createInvitation's statement budget).
+  const eventId = uuidv7();
   await tx.$executeRaw(
-    Prisma.sql`WITH ${eventWithDeliveryCtes({ invitationId: invitation.id, organizationId: invitation.organizationId, type, actorId, occurredAt, token: event.token })} SELECT 1`,
+    Prisma.sql`WITH ${eventWithDeliveryCtes({ eventId, invitationId: invitation.id, organizationId: invitation.organizationId, type, actorId, occurredAt, token: event.token })} SELECT 1`,
   );
+  live(eventId);
 }
 
 /**
  * An event and its email delivery as two data-modifying CTEs (`event`, `delivery`), to put into the statement that
  * records them, or into the one that makes the change itself (createInvitation inserts the invitation, its event and
- * its email in one statement). PostgreSQL runs a data-modifying CTE whether or not the statement reads it.
+ * its email in one statement). PostgreSQL runs a data-modifying CTE whether or not the statement reads it. The
+ * caller names the event (`eventId`) and hands it to `keepLive` once the statement has run, as `recordEvent` does.
  */
 export function eventWithDeliveryCtes(event: {
+  eventId: string;
   invitationId: string;
   organizationId: string;
   type: InvitationEventType;
@@ -65,10 +85,9 @@ export function eventWithDeliveryCtes(event: {
   occurredAt: Date;
   token: string;
 }): Prisma.Sql {
-  const { invitationId, organizationId, type, actorId, occurredAt } = event;
+  const { eventId, invitationId, organizationId, type, actorId, occurredAt } = event;
   // Without a mail server in production nothing will ever send it: the token is not kept at all.
   const disabled = deliveryPlan().email === "off";
-  const eventId = uuidv7();
   return Prisma.sql`event AS (
       INSERT INTO "InvitationEvent" ("id", "invitationId", "organizationId", "type", "actorId", "occurredAt")
       VALUES (${eventId}::uuid, ${invitationId}::uuid, ${organizationId}::uuid, ${type}::"InvitationEventType",
@@ -94,10 +113,11 @@ export async function recordEventsWithEmails(
   // Without a mail server in production nothing will ever send them: the tokens are not kept at all.
   const disabled = deliveryPlan().email === "off";
   const column = <T>(pick: (event: InvitationEvent & { token: string }) => T) => events.map(pick);
+  const eventIds = column(() => uuidv7());
   await tx.$executeRaw(Prisma.sql`
     WITH input AS (
       SELECT * FROM unnest(
-        ${column(() => uuidv7())}::uuid[], ${column((e) => e.invitation.id)}::uuid[],
+        ${eventIds}::uuid[], ${column((e) => e.invitation.id)}::uuid[],
         ${column((e) => e.invitation.organizationId)}::uuid[], ${column((e) => e.type)}::text[],
         ${column((e) => (e.actor.kind === "user" ? e.actor.id : null))}::uuid[], ${column((e) => e.occurredAt.toISOString())}::timestamptz[],
         ${column(() => uuidv7())}::uuid[], ${column((e) => (disabled ? null : e.token))}::text[]
@@ -110,4 +130,5 @@ export async function recordEventsWithEmails(
     SELECT input."deliveryId", event."id", input."invitationId", ${EMAIL}, ${disabled ? "DISABLED" : "PENDING"}::"DeliveryStatus",
       input."token", input."occurredAt", input."occurredAt"
     FROM input JOIN event ON event."id" = input."eventId"`);
+  events.forEach((event, index) => keepLive(tx, eventIds[index]!, event));
 }

@@ -8,7 +8,7 @@
  * answer by token only counts while that token is current) is enforced here.
  */
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
-import { eventWithDeliveryCtes, recordEvent, type Actor } from "../events/record.js";
+import { eventWithDeliveryCtes, keepLive, recordEvent, type Actor } from "../events/record.js";
 import { Prisma, type Invitation, type Membership } from "../generated/prisma/client.js";
 import { uuidv7 } from "../ids.js";
 import { NOT_DELETED } from "../loaders.js";
@@ -51,6 +51,7 @@ export async function create(tx: Tx, actor: Actor, input: CreateInput, now: Date
       ? Prisma.sql`grouped AS (INSERT INTO "_InvitationGroups" ("A", "B") SELECT g, ${id}::uuid FROM unnest(${[...input.groupIds]}::uuid[]) AS g),`
       : Prisma.empty;
   const actorId = actor.kind === "user" ? actor.id : null;
+  const eventId = uuidv7();
   const [invitation] = await tx.$queryRaw<Invitation[]>`
     WITH inserted AS (
       INSERT INTO "Invitation" ("id", "organizationId", "email", "status", "roleId", "invitedById", "metadata", "tokenHash", "expiresAt", "createdAt", "updatedAt")
@@ -58,8 +59,9 @@ export async function create(tx: Tx, actor: Actor, input: CreateInput, now: Date
         ${input.metadata === null ? null : JSON.stringify(input.metadata)}::jsonb, ${hash}, ${input.expiresAt}, ${now}, ${now})
       RETURNING *),
     ${groups}
-    ${eventWithDeliveryCtes({ invitationId: id, organizationId, type: "CREATED", actorId, occurredAt: now, token })}
+    ${eventWithDeliveryCtes({ eventId, invitationId: id, organizationId, type: "CREATED", actorId, occurredAt: now, token })}
     SELECT * FROM inserted`;
+  keepLive(tx, eventId, { type: "CREATED", invitation: invitation!, occurredAt: now });
   return { invitation: invitation!, token };
 }
 

@@ -31,6 +31,7 @@ import {
   canUpdateRole,
   canCreateInvitations,
   canReadInvitationArg,
+  canReadOrganizationInvitationsArg,
   canResendInvitation,
   canRevokeInvitation,
   canSeeNodeArg,
@@ -79,6 +80,12 @@ const RULES = {
     deleteRole: canDeleteRole,
     updateGroup: canManageGroup,
     deleteGroup: canManageGroup,
+  },
+  // graphql-shield wraps a subscription field's resolver, so these run for every event; the fields check the same
+  // when subscribing (src/schema/subscription.ts).
+  Subscription: {
+    invitationEvents: canReadOrganizationInvitationsArg,
+    viewerInvitationEvents: isAuthenticated,
   },
   User: {
     memberships: isSelf,
@@ -139,8 +146,8 @@ export const OPEN: Readonly<Record<string, string>> = {
   ),
   ...openFields(
     "InvitationEvent",
-    ["type", "occurredAt", "actor"],
-    "Reached only through Invitation.events, of an invitation the viewer may read; actor is a User, whose own fields decide what shows.",
+    ["type", "occurredAt", "actor", "invitation"],
+    "Reached only through Invitation.events, of an invitation the viewer may read, and through the subscriptions, whose rules run for every event; actor is a User, whose own fields decide what shows.",
   ),
   "Query.invitationPreview":
     "Public by design: the invitation page before sign-in. It shows only the preview (no ids, the address masked), and a miss spends the client address's brute-force budget, so it cannot test guessed tokens.",

@@ -129,6 +129,13 @@ export const canSeeNodeArg = check("canSeeNodeArg", async (_p, args, ctx) => {
 
 // Mutation rules ask for a viewer before they read their input: an anonymous request is UNAUTHENTICATED whatever it sends.
 
+// ---- Subscriptions: checked by the field when subscribing, and by this rule again for every event ------------------
+
+export const canReadOrganizationInvitationsArg = check("canReadOrganizationInvitationsArg", (_p, args, ctx) => {
+  requireViewer(ctx);
+  return requireOrganizationPermission(ctx, decodeIdOf("Organization", args.organizationId as string, "organizationId"), "invitations:read");
+});
+
 export const canCreateGroup = check("canCreateGroup", (_p, args, ctx) => {
   requireViewer(ctx);
   return requireOrganizationPermission(ctx, decodeIdOf("Organization", input(args).organizationId as string, "organizationId"), "members:manage");

@@ -7,6 +7,7 @@ import "./membership.js";
 import "./organization.js";
 import "./preview.js";
 import "./role.js";
+import "./subscription.js";
 import "./user.js";
 
 export const schema = builder.toSchema({ sortSchema: true });

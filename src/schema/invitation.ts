@@ -5,6 +5,7 @@
  */
 import type { GraphQLResolveInfo } from "graphql";
 import { EMAIL } from "../events/record.js";
+import { transactionWithEvents } from "../events/publish.js";
 import { wakeWorkers } from "../events/worker.js";
 import { builder, decodeIdOf, encodeId } from "../builder.js";
 import { now } from "../clock.js";
@@ -257,9 +258,12 @@ function expiryFrom(ctx: Context, at: Date): Date {
   return new Date(at.getTime() + ctx.settings.invitationTtlHours * 3600_000);
 }
 
-/** One transaction around a lifecycle operation; a known unique violation becomes its CONFLICT error. */
+/**
+ * One transaction around a lifecycle operation; a known unique violation becomes its CONFLICT error. Once it has
+ * committed, its events go to subscribers (src/events/publish.ts).
+ */
 async function inTransaction<T>(operation: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
-  const result = await withConflicts(() => prisma.$transaction(operation));
+  const result = await withConflicts(() => transactionWithEvents(operation));
   // The change and its deliveries are committed: this instance's worker sends them now rather than at its next poll.
   wakeWorkers();
   return result;

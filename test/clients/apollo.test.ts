@@ -1,20 +1,29 @@
 /**
  * Apollo Client (its core entry, no React) against the real server on a real port: the normalized cache picks up a
- * mutation's result by the objects' global IDs, and errors reach the client with their codes.
+ * mutation's result by the objects' global IDs, errors reach the client with their codes, and subscriptions arrive
+ * over SSE through a link made of graphql-sse's client (the README shows the same link).
  */
-import { ApolloClient, CombinedGraphQLErrors, HttpLink, InMemoryCache, gql, type TypedDocumentNode } from "@apollo/client";
+import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCache, gql, type TypedDocumentNode } from "@apollo/client";
+import { OperationTypeNode, print } from "graphql";
+import { createClient, type Client as SseClient, type ClientOptions } from "graphql-sse";
+import { Observable } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/logger.js";
+import { createHub, type SubscriptionHub } from "../../src/subscriptions/hub.js";
 import { startApp, type TestApp, type TestUser } from "../helpers/app.js";
 import { createOrg, invite } from "../helpers/fixtures.js";
 import { listen, type Listening } from "../helpers/http.js";
 
 let app: TestApp;
 let http: Listening;
+let hub: SubscriptionHub;
 beforeAll(async () => {
-  app = await startApp();
+  hub = createHub({ limits: { maxPerUser: 10, maxPerAddress: 100 }, logger: createLogger("silent") });
+  app = await startApp({ subscriptions: hub });
   http = await listen(app.server);
 });
 afterAll(async () => {
+  await hub?.close();
   await http?.close();
   await app?.close();
 });
@@ -115,4 +124,60 @@ describe("Apollo Client", () => {
     expect(CombinedGraphQLErrors.is(error)).toBe(true);
     expect((error as CombinedGraphQLErrors).errors[0]!.extensions?.code).toBe("UNAUTHENTICATED");
   });
+
+  it("receives subscription events over SSE through a graphql-sse link", async () => {
+    const owner = await app.user({ name: "Owner" });
+    const org = await createOrg(app, owner);
+    const headers = { authorization: `Bearer ${owner.token}` };
+    const sse = new SSELink({ url: http.url, headers, retryAttempts: 0 });
+    const client = new ApolloClient({
+      cache: new InMemoryCache(),
+      link: ApolloLink.split((op) => op.operationType === OperationTypeNode.SUBSCRIPTION, sse, new HttpLink({ uri: http.url, headers })),
+    });
+    const events: Array<{ type: string; invitation: { id: string; status: string } }> = [];
+    let wake: () => void = () => {};
+    const subscription = client
+      .subscribe({
+        query: gql`subscription Events($organizationId: ID!) { invitationEvents(organizationId: $organizationId) { type invitation { id status } } }`,
+        variables: { organizationId: org.id },
+      })
+      .subscribe((result) => {
+        if (result.data) events.push((result.data as { invitationEvents: never }).invitationEvents);
+        wake();
+      });
+    const until = async (condition: () => boolean, what: string) => {
+      for (let i = 0; i < 1000 && !condition(); i += 1) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, 20)));
+      if (!condition()) throw new Error(`timed out waiting for ${what}`);
+    };
+    const email = (await app.user()).email;
+    await until(() => hub.openCount() === 1, "the server to hold the stream");
+    const invitation = await invite(app, owner, org.id, email);
+    await until(() => events.length === 1, "the CREATED event");
+    expect(events[0]).toMatchObject({ type: "CREATED", invitation: { id: invitation.id, status: "PENDING" } });
+    // The event's invitation went into the normalized cache like any query result.
+    expect(client.readFragment({ id: `Invitation:${invitation.id}`, fragment: gql`fragment E on Invitation { status }` })).toMatchObject({ status: "PENDING" });
+    subscription.unsubscribe();
+    await until(() => hub.openCount() === 0, "the server to close the stream");
+    sse.dispose();
+  });
 });
+
+/** graphql-sse's client as an Apollo link (the pattern graphql-sse documents for Apollo Client). */
+class SSELink extends ApolloLink {
+  private readonly client: SseClient;
+  constructor(options: ClientOptions) {
+    super();
+    this.client = createClient(options);
+  }
+  override request(operation: ApolloLink.Operation): Observable<ApolloLink.Result> {
+    return new Observable((sink) =>
+      this.client.subscribe<ApolloLink.Result["data"]>(
+        { query: print(operation.query), variables: operation.variables, operationName: operation.operationName },
+        { next: (value) => sink.next(value as ApolloLink.Result), complete: () => sink.complete(), error: (error) => sink.error(error) },
+      ),
+    );
+  }
+  dispose(): void {
+    this.client.dispose();
+  }
+}

@@ -1,20 +1,25 @@
 /**
- * urql's core client against the real server on a real port: a query, a mutation, and an error whose
- * extensions.code the client can switch on.
+ * urql's core client against the real server on a real port: a query, a mutation, an error whose
+ * extensions.code the client can switch on, and a subscription over SSE (`fetchSubscriptions: true`).
  */
 import { cacheExchange, Client, fetchExchange, gql } from "@urql/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/logger.js";
+import { createHub, type SubscriptionHub } from "../../src/subscriptions/hub.js";
 import { startApp, type TestApp, type TestUser } from "../helpers/app.js";
 import { createOrg, invite } from "../helpers/fixtures.js";
 import { listen, type Listening } from "../helpers/http.js";
 
 let app: TestApp;
 let http: Listening;
+let hub: SubscriptionHub;
 beforeAll(async () => {
-  app = await startApp();
+  hub = createHub({ limits: { maxPerUser: 10, maxPerAddress: 100 }, logger: createLogger("silent") });
+  app = await startApp({ subscriptions: hub });
   http = await listen(app.server);
 });
 afterAll(async () => {
+  await hub?.close();
   await http?.close();
   await app?.close();
 });
@@ -23,6 +28,8 @@ function urqlFor(user: TestUser | null): Client {
   return new Client({
     url: http.url,
     exchanges: [cacheExchange, fetchExchange],
+    // Subscriptions go through fetchExchange too, as Server-Sent Events on the same endpoint.
+    fetchSubscriptions: true,
     fetchOptions: (): RequestInit => (user ? { headers: { authorization: `Bearer ${user.token}` } } : {}),
   });
 }
@@ -93,5 +100,35 @@ describe("urql", () => {
     // though the server answers it with HTTP 400.
     const unknownField = await urqlFor(owner).query(gql`query Nope { viewer { shoeSize } }`, {}).toPromise();
     expect(unknownField.error?.graphQLErrors[0]?.extensions).toMatchObject({ code: "GRAPHQL_VALIDATION_FAILED" });
+  });
+
+  it("receives subscription events over SSE with fetchSubscriptions", async () => {
+    const owner = await app.user({ name: "Owner" });
+    const org = await createOrg(app, owner);
+    const received: Array<{ data?: any; error?: unknown }> = [];
+    let wake: () => void = () => {};
+    const { unsubscribe } = urqlFor(owner)
+      .subscription(
+        gql`subscription Events($organizationId: ID!) { invitationEvents(organizationId: $organizationId) { type invitation { id email status } } }`,
+        { organizationId: org.id },
+      )
+      .subscribe((result) => {
+        received.push({ data: result.data, error: result.error });
+        wake();
+      });
+    const until = async (condition: () => boolean, what: string) => {
+      for (let i = 0; i < 1000 && !condition(); i += 1) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, 20)));
+      if (!condition()) throw new Error(`timed out waiting for ${what}`);
+    };
+    await until(() => hub.openCount() === 1, "the subscription to open");
+
+    const email = (await app.user()).email;
+    const invitation = await invite(app, owner, org.id, email);
+    await until(() => received.length === 1, "the CREATED event");
+    expect(received[0]!.error).toBeUndefined();
+    expect(received[0]!.data.invitationEvents).toMatchObject({ type: "CREATED", invitation: { id: invitation.id, email, status: "PENDING" } });
+
+    unsubscribe();
+    await until(() => hub.openCount() === 0, "the server to close the stream");
   });
 });

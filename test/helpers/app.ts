@@ -15,6 +15,7 @@ import { createLogger, type Logger } from "../../src/logger.js";
 import type { Metrics } from "../../src/metrics.js";
 import type { RateLimiter } from "../../src/ratelimit.js";
 import { createServer, type Server } from "../../src/server.js";
+import type { SubscriptionHub } from "../../src/subscriptions/hub.js";
 
 export const TEST_SECRET = "test-secret-0123456789-0123456789-0123456789";
 
@@ -66,6 +67,8 @@ export async function startApp(
      * whole database (the outbox worker claims every due delivery, whichever file wrote it).
      */
     ownDatabase?: boolean;
+    /** The subscriptions' hub (src/subscriptions/hub.ts), for tests that watch or bound the open streams. */
+    subscriptions?: SubscriptionHub;
   } = {},
 ): Promise<TestApp> {
   const dbKind = (process.env.TEST_DB as "pglite" | "postgres" | undefined) ?? "pglite";
@@ -92,7 +95,7 @@ export async function startApp(
     INVITATION_TTL_HOURS: String(options.invitationTtlHours ?? 168),
     ...options.env,
   });
-  const server = createServer({ config, logger: options.logger ?? createLogger((process.env.TEST_LOG_LEVEL as "error" | undefined) ?? "silent"), isReady: () => true, rateLimiter: options.rateLimiter, metrics: options.metrics });
+  const server = createServer({ config, logger: options.logger ?? createLogger((process.env.TEST_LOG_LEVEL as "error" | undefined) ?? "silent"), isReady: () => true, rateLimiter: options.rateLimiter, metrics: options.metrics, subscriptions: options.subscriptions });
 
   const fetchPath = (path: string, init?: RequestInit) => Promise.resolve(server.fetch(`http://localhost${path}`, init ?? {}));
 
