@@ -225,6 +225,24 @@ describe("invitationEvents", () => {
     }
   });
 
+  it("delivers a CREATED event for each address of createInvitations", async () => {
+    const owner = await app.user();
+    const org = await createOrg(app, owner);
+    const stream = await subscribe(owner, ORG_EVENTS, { organizationId: org.id });
+    const emails = [(await app.user()).email, (await app.user()).email];
+    const data = await app.ok(
+      `mutation ($input: CreateInvitationsInput!) { createInvitations(input: $input) { results { invitation { id } } } }`,
+      { input: { organizationId: org.id, invitations: emails.map((email) => ({ email })) } },
+      owner.token,
+    );
+    const ids = data.createInvitations.results.map((r: { invitation: { id: string } }) => r.invitation.id);
+    const seen = [await stream.next(), await stream.next()].map((r) => r.data.invitationEvents);
+    expect(seen.map((e) => [e.type, e.invitation.id, e.invitation.email])).toEqual([
+      ["CREATED", ids[0], emails[0]],
+      ["CREATED", ids[1], emails[1]],
+    ]);
+  });
+
   it("does not deliver another organization's events", async () => {
     const owner = await app.user();
     const org = await createOrg(app, owner);
