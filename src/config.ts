@@ -97,6 +97,8 @@ export const EnvSchema = z
     OUTBOX_LEASE_MS: intInRange(60_000, 100, 3_600_000),
     SUBSCRIPTIONS_MAX_PER_USER: intInRange(20, 1, 100_000),
     SUBSCRIPTIONS_MAX_PER_ADDRESS: intInRange(200, 1, 1_000_000),
+    WEBHOOK_ALLOW_PRIVATE: booleanFlag,
+    WEBHOOK_TIMEOUT_MS: intInRange(10_000, 100, 120_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
@@ -198,6 +200,12 @@ export interface Config {
   outbox: { maxAttempts: number; backoffMs: number; pollMs: number; leaseMs: number };
   /** Open subscription streams allowed per user and per client address, counted by each instance. */
   subscriptions: { maxPerUser: number; maxPerAddress: number };
+  /**
+   * Webhook deliveries. `allowPrivate`: endpoints may use http and private, loopback or link-local addresses (tests,
+   * development); otherwise https to public addresses only, checked when created and again on every delivery.
+   * `timeoutMs`: a delivery that has no 2xx answer within it failed.
+   */
+  webhooks: { allowPrivate: boolean; timeoutMs: number };
   /** Limits checked on every GraphQL document before it runs (see src/plugins/query-limits.ts). */
   queryLimits: QueryLimits;
   /** Request bodies above this many bytes are refused with 413 before they are parsed. */
@@ -315,6 +323,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           : { mode: "log", inviteUrlTemplate: e.INVITE_URL_TEMPLATE },
     outbox: { maxAttempts: e.OUTBOX_MAX_ATTEMPTS, backoffMs: e.OUTBOX_BACKOFF_MS, pollMs: e.OUTBOX_POLL_MS, leaseMs: e.OUTBOX_LEASE_MS },
     subscriptions: { maxPerUser: e.SUBSCRIPTIONS_MAX_PER_USER, maxPerAddress: e.SUBSCRIPTIONS_MAX_PER_ADDRESS },
+    webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE ?? false, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
   };
 }
 

@@ -8,7 +8,11 @@ export interface Context {
   requestId: string;
   viewer: Viewer;
   loaders: Loaders;
-  settings: { invitationTtlHours: number };
+  settings: {
+    invitationTtlHours: number;
+    /** WEBHOOK_ALLOW_PRIVATE: webhook endpoints may use http and non-public addresses. */
+    webhookAllowPrivate?: boolean;
+  };
   /** Abuse budgets of this request's client (absent, or UNLIMITED, when rate limiting is off). */
   budgets?: RequestBudgets;
   /** Where subscriptions find their live events, and count their open streams (src/subscriptions/hub.ts). */

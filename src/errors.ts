@@ -48,7 +48,8 @@ export type ConflictReason =
   | "ROLE_IN_USE"
   | "BUILT_IN_ROLE"
   | "SEAT_LIMIT_REACHED"
-  | "STALE_VERSION";
+  | "STALE_VERSION"
+  | "WEBHOOK_LIMIT_REACHED";
 
 /** A failure the client caused or can act on. Never masked. */
 export class AppError extends GraphQLError {

@@ -176,6 +176,9 @@ async function main(): Promise<void> {
   worker = startOutboxWorker(config, logger, port);
   logger.info("ready", { url: `http://localhost:${port}/graphql` });
   if (config.email.mode === "off") logger.warn("invitation emails are off: set SMTP_URL and EMAIL_FROM to send them");
+  if (config.webhooks.allowPrivate && config.nodeEnv === "production") {
+    logger.warn("WEBHOOK_ALLOW_PRIVATE=true: webhook endpoints may reach private and loopback addresses of this network");
+  }
   if (config.jwt.usingDevSecret) {
     process.stderr.write(
       `\nDevelopment mode: tokens are signed with a random secret ${devSecretCreated ? "generated now and " : ""}kept in ${config.jwt.devSecretFile}.\n` +

@@ -116,7 +116,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   let readBacklog: (() => Promise<number>) | undefined;
   new Gauge({
     name: "outbox_backlog",
-    help: "Outbox deliveries (invitation emails) not yet sent or given up, across all instances",
+    help: "Outbox deliveries (invitation emails and webhooks) not yet sent or given up, across all instances",
     registers: [registry],
     async collect() {
       this.reset();

@@ -34,7 +34,7 @@ import { schema } from "./schema/index.js";
 import { createHub, type SubscriptionHub } from "./subscriptions/hub.js";
 
 export interface ServerOptions {
-  config: Pick<Config, "jwt" | "invitationTtlHours" | "nodeEnv" | "queryLimits" | "maxBodyBytes" | "exposure" | "requestTimeoutMs" | "email" | "subscriptions" | "trustProxy">;
+  config: Pick<Config, "jwt" | "invitationTtlHours" | "nodeEnv" | "queryLimits" | "maxBodyBytes" | "exposure" | "requestTimeoutMs" | "email" | "subscriptions" | "trustProxy" | "webhooks">;
   logger: Logger;
   /** Whether start-up finished (migrations applied). /ready and /graphql answer 503 until then. */
   isReady: () => boolean;
@@ -67,7 +67,7 @@ export function createServer(options: ServerOptions): Server {
   const { logger, isReady, rateLimiter, persistedOperations: persisted } = options;
   const isStopping = options.isStopping ?? (() => false);
   const verifyToken = options.verifyToken ?? createTokenVerifier(options.config.jwt);
-  const settings = { invitationTtlHours: options.config.invitationTtlHours };
+  const settings = { invitationTtlHours: options.config.invitationTtlHours, webhookAllowPrivate: options.config.webhooks.allowPrivate };
   setDeliveryPlan({ email: options.config.email.mode });
   const subscriptions = options.subscriptions ?? createHub({ limits: options.config.subscriptions, logger });
 

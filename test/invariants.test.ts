@@ -81,6 +81,30 @@ async function invitation(organizationId: string, email: string, roleId: string,
   return id;
 }
 
+async function webhookEndpoint(organizationId: string, deleted: boolean) {
+  const id = randomUUID();
+  await sql.query(
+    `INSERT INTO "WebhookEndpoint" ("id", "organizationId", "url", "events", "secret", "createdAt", "deletedAt")
+     VALUES ($1, $2, 'https://hooks.example.test/x', '{}', 'whsec_AAAA', now(), CASE WHEN $3 THEN now() END)`,
+    [id, organizationId, deleted],
+  );
+  return id;
+}
+
+/** An event of the invitation and one webhook delivery of it to `endpointId`, pending. */
+async function webhookDelivery(invitationId: string, organizationId: string, endpointId: string, token: string | null) {
+  const eventId = randomUUID();
+  await sql.query(
+    `INSERT INTO "InvitationEvent" ("id", "invitationId", "organizationId", "type", "occurredAt") VALUES ($1, $2, $3, 'ACCEPTED', now())`,
+    [eventId, invitationId, organizationId],
+  );
+  await sql.query(
+    `INSERT INTO "OutboxDelivery" ("id", "eventId", "invitationId", "destination", "endpointId", "token", "nextAttemptAt", "createdAt")
+     VALUES ($1, $2, $3, 'webhook', $4, $5, now(), now())`,
+    [randomUUID(), eventId, invitationId, endpointId, token],
+  );
+}
+
 /** Violations per invariant name, for the given organizations. */
 async function violations(organizationIds: string[]): Promise<Record<string, number>> {
   const results = await checkInvariants(sql, { organizationIds });
@@ -181,6 +205,22 @@ describe("data invariants", () => {
       case: "an upper-case allowed domain",
       breakIt: async (org: Awaited<ReturnType<typeof organization>>) => {
         await sql.query(`UPDATE "Organization" SET "allowedEmailDomains" = ARRAY['Example.test'] WHERE "id" = $1`, [org.id]);
+      },
+    },
+    {
+      name: "no-pending-delivery-to-deleted-endpoint",
+      case: "a pending webhook delivery to a deleted endpoint",
+      breakIt: async (org: Awaited<ReturnType<typeof organization>>) => {
+        const endpoint = await webhookEndpoint(org.id, true);
+        await webhookDelivery(org.accepted, org.id, endpoint, null);
+      },
+    },
+    {
+      name: "webhook-delivery-matches-endpoint",
+      case: "a webhook delivery holding a token",
+      breakIt: async (org: Awaited<ReturnType<typeof organization>>) => {
+        const endpoint = await webhookEndpoint(org.id, false);
+        await webhookDelivery(org.accepted, org.id, endpoint, "inv_secret");
       },
     },
   ])("$name reports $case, and only in its scope", async ({ name, breakIt }) => {

@@ -263,8 +263,8 @@ describe("the viewer's user row", () => {
 
 describe("createInvitation", () => {
   // The viewer's memberships (the permission check), the default role, then one transaction: the address lock,
-  // retiring expired invitations and refusing a member (one statement), the invitation with its groups, its event and
-  // its email delivery (one statement), COMMIT.
+  // retiring expired invitations and refusing a member (one statement), the invitation with its groups, its event, its
+  // email delivery and its webhook deliveries (one statement, whatever the number of endpoints), COMMIT.
   test("costs 6 statements, its writes in one transaction", async () => {
     const { owner, orgId } = fixtures[0]!;
     const mutation = `mutation ($input: CreateInvitationInput!) { createInvitation(input: $input) { invitation { id email status } token } }`;

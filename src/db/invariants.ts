@@ -136,6 +136,23 @@ export const INVARIANTS: readonly Invariant[] = [
           OR EXISTS (SELECT 1 FROM unnest("allowedEmailDomains") AS d WHERE d <> lower(d) OR d = '')
           OR cardinality("allowedEmailDomains") <> (SELECT count(DISTINCT d) FROM unnest("allowedEmailDomains") AS d))`,
   },
+  {
+    name: "no-pending-delivery-to-deleted-endpoint",
+    description: "a deleted webhook endpoint has no delivery still waiting to be sent (deleting it drops them, and no new one is written)",
+    sql: `
+      SELECT d."id" AS "deliveryId", w."organizationId", w."id" AS "endpointId", w."deletedAt"
+      FROM "OutboxDelivery" d JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
+      WHERE d."status" = 'PENDING' AND w."deletedAt" IS NOT NULL AND ${inScope(`w."organizationId"`)}`,
+  },
+  {
+    name: "webhook-delivery-matches-endpoint",
+    description:
+      "a webhook delivery goes to an endpoint of its invitation's own organization, and never holds a token (only an email waiting to be sent does)",
+    sql: `
+      SELECT d."id" AS "deliveryId", i."organizationId", w."organizationId" AS "endpointOrganizationId", d."token" IS NOT NULL AS "hasToken"
+      FROM "OutboxDelivery" d JOIN "WebhookEndpoint" w ON w."id" = d."endpointId" JOIN "Invitation" i ON i."id" = d."invitationId"
+      WHERE ${inScope(`i."organizationId"`)} AND (w."organizationId" <> i."organizationId" OR d."token" IS NOT NULL)`,
+  },
 ];
 
 export interface InvariantResult {

@@ -62,6 +62,12 @@ export const DESCRIPTIONS: Record<string, { group: string; text: string; default
   OUTBOX_LEASE_MS: { group: "Email", text: "How long a worker's claim on a delivery lasts; an instance that dies mid-send holds it until then, and another instance takes it over after." },
   SUBSCRIPTIONS_MAX_PER_USER: { group: "Subscriptions", text: "Open subscription streams one user may hold on one instance (1 to 100,000). One more: `RATE_LIMITED`." },
   SUBSCRIPTIONS_MAX_PER_ADDRESS: { group: "Subscriptions", text: "Open subscription streams from one client address (see `TRUST_PROXY`) on one instance (1 to 1,000,000). One more: `RATE_LIMITED`." },
+  WEBHOOK_ALLOW_PRIVATE: {
+    group: "Webhooks",
+    text: "`true` lets webhook endpoints use `http` and private, loopback, link-local, unique-local, CGNAT and other non-public addresses (local receivers in development and tests). Otherwise endpoints must be `https` on public addresses, checked at creation and again, after a fresh DNS lookup, on every delivery.",
+    default: "`false`",
+  },
+  WEBHOOK_TIMEOUT_MS: { group: "Webhooks", text: "How long a webhook delivery waits for a 2xx answer before it counts as failed and is retried (100 to 120,000)." },
   METRICS_PORT: { group: "Metrics", text: "Serve Prometheus metrics on `GET /metrics` of this port, a separate server (must differ from `PORT`). Unset: no metrics." },
   METRICS_HOST: { group: "Metrics", text: "The interface the metrics port listens on.", default: "the value of `HOST`" },
   GRAPHQL_MAX_DEPTH: { group: "Limits", text: "The longest chain of fields in a document, the root field counting 1 and leaves included, fragments inlined (1 to 1,000). Past it: `GRAPHQL_VALIDATION_FAILED`/`MAX_DEPTH`." },

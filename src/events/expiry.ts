@@ -6,6 +6,7 @@
 import { prisma } from "../db/client.js";
 import { Prisma } from "../generated/prisma/client.js";
 import { uuidv7 } from "../ids.js";
+import { invitationSnapshotSql, webhookDeliveriesSql } from "./plan.js";
 import { publish, type PublishedEvent } from "./publish.js";
 
 /** Any constant of our own; the per-address locks of src/invitations use hashes of strings, not this key space. */
@@ -29,17 +30,15 @@ export async function sweepExpired(now: Date): Promise<number> {
       LIMIT ${BATCH}`);
     if (due.length === 0) return [];
     const expired = due.map((row) => ({ ...row, eventId: uuidv7() }));
-    await tx.invitationEvent.createMany({
-      data: expired.map((row) => ({
-        id: row.eventId,
-        invitationId: row.id,
-        organizationId: row.organizationId,
-        type: "EXPIRED" as const,
-        actorId: null,
-        // It expired then, whenever the sweep noticed.
-        occurredAt: new Date(row.expiresAt),
-      })),
-    });
+    // The events (it expired then, whenever the sweep noticed) and their webhook deliveries, in one statement.
+    await tx.$executeRaw(Prisma.sql`
+      WITH event AS (
+        INSERT INTO "InvitationEvent" ("id", "invitationId", "organizationId", "type", "actorId", "occurredAt", "data")
+        SELECT d."eventId", i."id", i."organizationId", 'EXPIRED', NULL, i."expiresAt", ${invitationSnapshotSql(Prisma.sql`i."expiresAt"`)}
+        FROM unnest(${expired.map((row) => row.eventId)}::uuid[], ${expired.map((row) => row.id)}::uuid[]) AS d("eventId", "invitationId")
+        JOIN "Invitation" AS i ON i."id" = d."invitationId"
+        RETURNING "id", "invitationId", "organizationId", "type")
+      ${webhookDeliveriesSql(now)}`);
     return expired.map((row) => ({
       eventId: row.eventId,
       type: "EXPIRED" as const,

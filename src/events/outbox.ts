@@ -16,6 +16,8 @@ export interface ClaimedDelivery {
   eventId: string;
   invitationId: string;
   destination: string;
+  /** The webhook endpoint of a "webhook" delivery; null for emails. */
+  endpointId: string | null;
   /** Attempts so far, this one included. */
   attempts: number;
   token: string | null;
@@ -24,8 +26,8 @@ export interface ClaimedDelivery {
 
 /**
  * Takes up to `limit` due deliveries for `leaseMs`. Only the oldest unfinished delivery of each (invitation,
- * destination) is due, so one invitation's events reach one destination in order, while a destination that keeps
- * failing holds back nothing but its own queue.
+ * destination) is due, each webhook endpoint being a destination of its own, so one invitation's events reach one
+ * destination in order, while a destination that keeps failing holds back nothing but its own queue.
  */
 export async function claimDue(now: Date, limit: number, leaseMs: number, destinations: readonly string[]): Promise<ClaimedDelivery[]> {
   // A worker takes only what it can send: an instance without a mail server leaves emails to those that have one.
@@ -40,34 +42,50 @@ export async function claimDue(now: Date, limit: number, leaseMs: number, destin
         AND NOT EXISTS (
           SELECT 1 FROM "OutboxDelivery" AS e
           WHERE e."invitationId" = c."invitationId" AND e."destination" = c."destination"
+            AND e."endpointId" IS NOT DISTINCT FROM c."endpointId"
             AND e."status" = 'PENDING' AND e."id" < c."id")
       ORDER BY c."nextAttemptAt", c."id"
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED)
     RETURNING d."id"::text AS "id", d."eventId"::text AS "eventId", d."invitationId"::text AS "invitationId",
-      d."destination", d."attempts", d."token", d."lockedUntil"`);
+      d."destination", d."endpointId"::text AS "endpointId", d."attempts", d."token", d."lockedUntil"`);
   return rows.map((r) => ({ ...r, lockedUntil: new Date(r.lockedUntil) }));
 }
 
 const owned = (delivery: ClaimedDelivery) => ({ id: delivery.id, lockedUntil: delivery.lockedUntil, status: "PENDING" as const });
 
-/** The attempt succeeded (SENT), or the delivery was consumed without sending (DISABLED). The token goes. */
-export async function complete(delivery: ClaimedDelivery, status: "SENT" | "DISABLED", at: Date): Promise<boolean> {
+/**
+ * The attempt succeeded (SENT), or the delivery was consumed without sending (DISABLED). The token goes.
+ * `responseStatus`: the HTTP status a webhook endpoint answered.
+ */
+export async function complete(delivery: ClaimedDelivery, status: "SENT" | "DISABLED", at: Date, responseStatus?: number): Promise<boolean> {
   const { count } = await prisma.outboxDelivery.updateMany({
     where: owned(delivery),
-    data: { status, sentAt: status === "SENT" ? at : null, token: null, lockedUntil: null, lastError: null },
+    data: {
+      status,
+      sentAt: status === "SENT" ? at : null,
+      token: null,
+      lockedUntil: null,
+      lastError: null,
+      lastAttemptAt: at,
+      ...(responseStatus === undefined ? {} : { responseStatus }),
+    },
   });
   return count === 1;
 }
 
-/** The attempt failed: try again at `retryAt`, or give up (FAILED, token wiped) when there is none. */
-export async function fail(delivery: ClaimedDelivery, error: string, retryAt: Date | null): Promise<boolean> {
+/**
+ * The attempt failed at `at`: try again at `retryAt`, or give up (FAILED, token wiped) when there is none.
+ * `responseStatus`: the HTTP status a webhook endpoint answered, null when it did not answer.
+ */
+export async function fail(delivery: ClaimedDelivery, error: string, retryAt: Date | null, at: Date, responseStatus?: number | null): Promise<boolean> {
   const lastError = error.slice(0, 1000);
+  const attempt = { lastError, lastAttemptAt: at, ...(responseStatus === undefined ? {} : { responseStatus }) };
   const { count } = await prisma.outboxDelivery.updateMany({
     where: owned(delivery),
     data: retryAt
-      ? { lastError, nextAttemptAt: retryAt, lockedUntil: null }
-      : { lastError, status: "FAILED", token: null, lockedUntil: null },
+      ? { ...attempt, nextAttemptAt: retryAt, lockedUntil: null }
+      : { ...attempt, status: "FAILED", token: null, lockedUntil: null },
   });
   return count === 1;
 }

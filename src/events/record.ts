@@ -5,7 +5,7 @@
  */
 import { Prisma, type Invitation } from "../generated/prisma/client.js";
 import { uuidv7 } from "../ids.js";
-import { deliveryPlan } from "./plan.js";
+import { deliveryPlan, invitationSnapshotSql, webhookDeliveriesSql } from "./plan.js";
 import { keepUntilCommit } from "./publish.js";
 
 export type InvitationEventType = "CREATED" | "RESENT" | "ACCEPTED" | "DECLINED" | "REVOKED" | "DELETED" | "EXPIRED";
@@ -46,15 +46,6 @@ export async function recordEvent(tx: Prisma.TransactionClient, event: Invitatio
   const { invitation, occurredAt, type } = event;
   const actorId = event.actor.kind === "user" ? event.actor.id : null;
   const live = (eventId: string) => keepLive(tx, eventId, event);
-  if (event.token === undefined) {
-    const { id } = await tx.invitationEvent.create({
-      data: { invitationId: invitation.id, organizationId: invitation.organizationId, type, actorId, occurredAt },
-      select: { id: true },
-    });
-    live(id);
-    return;
-  }
-
   if (type === "RESENT") {
     // An email still waiting with the previous token would carry a dead link: the new one replaces it.
     await tx.outboxDelivery.updateMany({
@@ -62,7 +53,7 @@ export async function recordEvent(tx: Prisma.TransactionClient, event: Invitatio
       data: { status: "FAILED", token: null, lockedUntil: null, lastError: "Replaced by a resend before it was sent." },
     });
   }
-  // The event and its email delivery in one round trip (createInvitation's statement budget).
+  // The event, its email (CREATED, RESENT) and its webhook deliveries in one round trip.
   const eventId = uuidv7();
   await tx.$executeRaw(
     Prisma.sql`WITH ${eventWithDeliveryCtes({ eventId, invitationId: invitation.id, organizationId: invitation.organizationId, type, actorId, occurredAt, token: event.token })} SELECT 1`,
@@ -83,21 +74,33 @@ export function eventWithDeliveryCtes(event: {
   type: InvitationEventType;
   actorId: string | null;
   occurredAt: Date;
-  token: string;
+  token?: string;
+  /**
+   * The invitation row as `i` when this same statement writes it (its own inserts no part of it can read back), and
+   * its group ids as a jsonb array; otherwise the row is read from "Invitation". For the webhook body snapshot.
+   */
+  source?: { invitation: Prisma.Sql; groupIds: Prisma.Sql };
 }): Prisma.Sql {
-  const { eventId, invitationId, organizationId, type, actorId, occurredAt } = event;
-  // Without a mail server in production nothing will ever send it: the token is not kept at all.
-  const disabled = deliveryPlan().email === "off";
-  return Prisma.sql`event AS (
-      INSERT INTO "InvitationEvent" ("id", "invitationId", "organizationId", "type", "actorId", "occurredAt")
-      VALUES (${eventId}::uuid, ${invitationId}::uuid, ${organizationId}::uuid, ${type}::"InvitationEventType",
-        ${actorId}::uuid, ${occurredAt})
-      RETURNING "id"),
+  const { eventId, invitationId, type, actorId, occurredAt } = event;
+  const from = event.source?.invitation ?? Prisma.sql`"Invitation" AS i WHERE i."id" = ${invitationId}::uuid`;
+  let email = Prisma.empty;
+  if (event.token !== undefined) {
+    // Without a mail server in production nothing will ever send it: the token is not kept at all.
+    const disabled = deliveryPlan().email === "off";
+    email = Prisma.sql`,
     delivery AS (
       INSERT INTO "OutboxDelivery" ("id", "eventId", "invitationId", "destination", "status", "token", "nextAttemptAt", "createdAt")
-      SELECT ${uuidv7()}::uuid, event."id", ${invitationId}::uuid, ${EMAIL}, ${disabled ? "DISABLED" : "PENDING"}::"DeliveryStatus",
+      SELECT ${uuidv7()}::uuid, event."id", event."invitationId", ${EMAIL}, ${disabled ? "DISABLED" : "PENDING"}::"DeliveryStatus",
         ${disabled ? null : event.token}, ${occurredAt}, ${occurredAt}
       FROM event)`;
+  }
+  return Prisma.sql`event AS (
+      INSERT INTO "InvitationEvent" ("id", "invitationId", "organizationId", "type", "actorId", "occurredAt", "data")
+      SELECT ${eventId}::uuid, i."id", i."organizationId", ${type}::"InvitationEventType", ${actorId}::uuid, ${occurredAt},
+        ${invitationSnapshotSql(Prisma.sql`${occurredAt}::timestamptz`, event.source?.groupIds)}
+      FROM ${from}
+      RETURNING "id", "invitationId", "organizationId", "type")${email},
+    webhooks AS (${webhookDeliveriesSql(occurredAt)})`;
 }
 
 /**
@@ -123,12 +126,17 @@ export async function recordEventsWithEmails(
         ${column(() => uuidv7())}::uuid[], ${column((e) => (disabled ? null : e.token))}::text[]
       ) AS t("eventId", "invitationId", "organizationId", "type", "actorId", "occurredAt", "deliveryId", "token")
     ), event AS (
-      INSERT INTO "InvitationEvent" ("id", "invitationId", "organizationId", "type", "actorId", "occurredAt")
-      SELECT "eventId", "invitationId", "organizationId", "type"::"InvitationEventType", "actorId", "occurredAt" FROM input
-      RETURNING "id")
-    INSERT INTO "OutboxDelivery" ("id", "eventId", "invitationId", "destination", "status", "token", "nextAttemptAt", "createdAt")
-    SELECT input."deliveryId", event."id", input."invitationId", ${EMAIL}, ${disabled ? "DISABLED" : "PENDING"}::"DeliveryStatus",
-      input."token", input."occurredAt", input."occurredAt"
-    FROM input JOIN event ON event."id" = input."eventId"`);
+      INSERT INTO "InvitationEvent" ("id", "invitationId", "organizationId", "type", "actorId", "occurredAt", "data")
+      SELECT input."eventId", input."invitationId", input."organizationId", input."type"::"InvitationEventType", input."actorId",
+        input."occurredAt", ${invitationSnapshotSql(Prisma.sql`input."occurredAt"`)}
+      FROM input JOIN "Invitation" AS i ON i."id" = input."invitationId"
+      RETURNING "id", "invitationId", "organizationId", "type"),
+    email AS (
+      INSERT INTO "OutboxDelivery" ("id", "eventId", "invitationId", "destination", "status", "token", "nextAttemptAt", "createdAt")
+      SELECT input."deliveryId", event."id", input."invitationId", ${EMAIL}, ${disabled ? "DISABLED" : "PENDING"}::"DeliveryStatus",
+        input."token", input."occurredAt", input."occurredAt"
+      FROM input JOIN event ON event."id" = input."eventId"),
+    webhooks AS (${webhookDeliveriesSql(events[0]!.occurredAt)})
+    SELECT 1`);
   events.forEach((event, index) => keepLive(tx, eventIds[index]!, event));
 }

@@ -1,15 +1,18 @@
 /**
  * The outbox worker as the server runs it, from the configuration: the email sender for the configured mode, the
- * default invitation link (the server's own /invite page in development).
+ * default invitation link (the server's own /invite page in development), and the webhook sender.
  */
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { createEmailSender, smtpTransport } from "./email.js";
+import { createWebhookSender } from "../webhooks/sender.js";
+import { WEBHOOK } from "./plan.js";
 import { EMAIL } from "./record.js";
 import { createWorker, type Sender, type Worker } from "./worker.js";
 
-export function startOutboxWorker(config: Pick<Config, "email" | "outbox">, logger: Logger, port: number): Worker {
-  const senders: Record<string, Sender> = {};
+export function startOutboxWorker(config: Pick<Config, "email" | "outbox" | "webhooks">, logger: Logger, port: number): Worker {
+  // Webhooks have no "off": an organization without endpoints simply has no webhook deliveries.
+  const senders: Record<string, Sender> = { [WEBHOOK]: createWebhookSender(config.webhooks) };
   const { email } = config;
   if (email.mode !== "off") {
     const inviteUrlTemplate = email.inviteUrlTemplate ?? `http://localhost:${port}/invite?token={token}`;

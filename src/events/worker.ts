@@ -11,8 +11,23 @@ import type { Logger } from "../logger.js";
 import { claimDue, complete, fail, release, type ClaimedDelivery } from "./outbox.js";
 import { sweepExpired } from "./expiry.js";
 
-/** Sends one delivery; throws when it failed. Returns DISABLED when the delivery was consumed without sending. */
-export type Sender = (delivery: ClaimedDelivery, at: Date) => Promise<"SENT" | "DISABLED">;
+/**
+ * Sends one delivery; throws when it failed (a `DeliveryError` may say what the other side answered). Returns
+ * DISABLED when the delivery was consumed without sending; `{ status, responseStatus }` to record an HTTP answer.
+ */
+export type Sender = (delivery: ClaimedDelivery, at: Date) => Promise<SendOutcome>;
+export type SendOutcome = "SENT" | "DISABLED" | { status: "SENT" | "DISABLED"; responseStatus?: number };
+
+/** A failed attempt, with the HTTP status the destination answered (null: no answer). */
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly responseStatus: number | null = null,
+  ) {
+    super(message);
+    this.name = "DeliveryError";
+  }
+}
 
 export interface WorkerOptions {
   senders: Record<string, Sender>;
@@ -97,15 +112,16 @@ export function createWorker(options: WorkerOptions): Worker {
     const sender = senders[delivery.destination];
     try {
       if (!sender) throw new Error(`No sender for destination "${delivery.destination}"`);
-      const outcome = await sender(delivery, at);
-      await complete(delivery, outcome, clockNow());
-      if (outcome === "SENT") result.sent += 1;
+      const sent = await sender(delivery, at);
+      const outcome = typeof sent === "string" ? { status: sent } : sent;
+      await complete(delivery, outcome.status, clockNow(), outcome.responseStatus);
+      if (outcome.status === "SENT") result.sent += 1;
       else result.disabled += 1;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const retryAt =
         delivery.attempts < maxAttempts ? new Date(clockNow().getTime() + retryDelay(delivery.attempts, backoffMs, maxBackoffMs)) : null;
-      await fail(delivery, message, retryAt);
+      await fail(delivery, message, retryAt, clockNow(), error instanceof DeliveryError ? error.responseStatus : undefined);
       if (retryAt) result.retried += 1;
       else result.failed += 1;
       logger.warn("delivery failed", {

@@ -59,7 +59,16 @@ export async function create(tx: Tx, actor: Actor, input: CreateInput, now: Date
         ${input.metadata === null ? null : JSON.stringify(input.metadata)}::jsonb, ${hash}, ${input.expiresAt}, ${now}, ${now})
       RETURNING *),
     ${groups}
-    ${eventWithDeliveryCtes({ eventId, invitationId: id, organizationId, type: "CREATED", actorId, occurredAt: now, token })}
+    ${eventWithDeliveryCtes({
+      eventId,
+      invitationId: id,
+      organizationId,
+      type: "CREATED",
+      actorId,
+      occurredAt: now,
+      token,
+      source: { invitation: Prisma.sql`inserted AS i`, groupIds: Prisma.sql`to_jsonb(${[...input.groupIds]}::uuid[])` },
+    })}
     SELECT * FROM inserted`;
   keepLive(tx, eventId, { type: "CREATED", invitation: invitation!, occurredAt: now });
   return { invitation: invitation!, token };

@@ -30,6 +30,8 @@ import {
   canUpdateMembership,
   canUpdateRole,
   canCreateInvitations,
+  canCreateWebhookEndpoint,
+  canDeleteWebhookEndpoint,
   canReadInvitationArg,
   canReadOrganizationInvitationsArg,
   canResendInvitation,
@@ -80,6 +82,8 @@ const RULES = {
     deleteRole: canDeleteRole,
     updateGroup: canManageGroup,
     deleteGroup: canManageGroup,
+    createWebhookEndpoint: canCreateWebhookEndpoint,
+    deleteWebhookEndpoint: canDeleteWebhookEndpoint,
   },
   // graphql-shield wraps a subscription field's resolver, so these run for every event; the fields check the same
   // when subscribing (src/schema/subscription.ts).
@@ -95,6 +99,7 @@ const RULES = {
   Organization: {
     members: organizationPermission("members:read"),
     invitations: organizationPermission("invitations:read"),
+    webhookEndpoints: organizationPermission("organization:update"),
     roles: isOrganizationMember,
     groups: isOrganizationMember,
     seatLimit: isOrganizationMember,
@@ -167,6 +172,19 @@ export const OPEN: Readonly<Record<string, string>> = {
     "CreateInvitationsError",
     ["code", "reason", "field", "message"],
     "Reached only through a createInvitations result: why the caller's own input was refused.",
+  ),
+  ...openFields(
+    "WebhookEndpoint",
+    ["id", "url", "events", "createdAt", "createdBy", "deliveries"],
+    "An endpoint is reached only through organization.webhookEndpoints and node (both need organization:update) or a checked createWebhookEndpoint; its secret is no field at all.",
+  ),
+  ...openFields(
+    "WebhookDelivery",
+    [
+      "webhookId", "eventType", "invitationId", "status", "attempts", "responseStatusCode", "lastError",
+      "createdAt", "lastAttemptAt", "nextAttemptAt", "deliveredAt",
+    ],
+    "Reached only through WebhookEndpoint.deliveries, of an endpoint the viewer may manage.",
   ),
   ...openFields("PageInfo", ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"], "Cursors and page flags of a list whose field was checked."),
 };

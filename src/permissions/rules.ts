@@ -111,6 +111,12 @@ export const canSeeNodeArg = check("canSeeNodeArg", async (_p, args, ctx) => {
       if (!row || (!own && !(await permissionsIn(ctx, row.organizationId)).has("members:read"))) throw new NotFoundError("Membership");
       return;
     }
+    case "WebhookEndpoint": {
+      // Like organization.webhookEndpoints: organization:update; anyone else cannot tell it exists.
+      const row = await prisma.webhookEndpoint.findFirst({ where: { id, deletedAt: null }, select: { organizationId: true } });
+      if (!row || !(await permissionsIn(ctx, row.organizationId)).has("organization:update")) throw new NotFoundError("WebhookEndpoint");
+      return;
+    }
     case "Role":
     case "Group": {
       const row =
@@ -250,4 +256,19 @@ export const canManageGroup = check("canManageGroup", async (_p, args, ctx) => {
   const group = await ctx.loaders.group.load(decodeIdOf("Group", input(args).groupId as string, "groupId"));
   if (!group || (await visibility(ctx, group.organizationId)) === "none") throw new NotFoundError("Group");
   await requireOrganizationPermission(ctx, group.organizationId, "members:manage");
+});
+
+export const canCreateWebhookEndpoint = check("canCreateWebhookEndpoint", (_p, args, ctx) => {
+  requireViewer(ctx);
+  const organizationId = decodeIdOf("Organization", input(args).organizationId as string, "organizationId");
+  return requireOrganizationPermission(ctx, organizationId, "organization:update");
+});
+
+export const canDeleteWebhookEndpoint = check("canDeleteWebhookEndpoint", async (_p, args, ctx) => {
+  requireViewer(ctx);
+  const id = decodeIdOf("WebhookEndpoint", input(args).id as string, "id");
+  const row = await prisma.webhookEndpoint.findFirst({ where: { id, deletedAt: null }, select: { organizationId: true } });
+  if (!row) throw new NotFoundError("WebhookEndpoint");
+  // A member without the permission learns the endpoint exists (FORBIDDEN); an outsider does not (NOT_FOUND).
+  await requireOrganizationPermission(ctx, row.organizationId, "organization:update");
 });

@@ -99,6 +99,7 @@ const LISTS = {
   Invitation: { time: "createdAt", newestFirst: true },
   Membership: { time: "createdAt", newestFirst: true },
   InvitationEvent: { time: "occurredAt", newestFirst: false },
+  WebhookEndpoint: { time: "createdAt", newestFirst: true },
 } as const;
 
 type ListTable = keyof typeof LISTS;

@@ -9,5 +9,6 @@ import "./preview.js";
 import "./role.js";
 import "./subscription.js";
 import "./user.js";
+import "./webhook.js";
 
 export const schema = builder.toSchema({ sortSchema: true });
