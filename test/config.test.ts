@@ -87,6 +87,8 @@ describe("loadConfig", () => {
       OUTBOX_LEASE_MS: "1500",
       SUBSCRIPTIONS_MAX_PER_USER: "7",
       SUBSCRIPTIONS_MAX_PER_ADDRESS: "70",
+      WEBHOOK_ALLOW_PRIVATE: "true",
+      WEBHOOK_TIMEOUT_MS: "2500",
     });
     expect(config).toEqual({
       nodeEnv: "production",
@@ -124,6 +126,7 @@ describe("loadConfig", () => {
       },
       outbox: { maxAttempts: 5, backoffMs: 1000, pollMs: 500, leaseMs: 1500 },
       subscriptions: { maxPerUser: 7, maxPerAddress: 70 },
+      webhooks: { allowPrivate: true, timeoutMs: 2500 },
     });
   });
 
