@@ -10,9 +10,14 @@ import { WEBHOOK } from "./plan.js";
 import { EMAIL } from "./record.js";
 import { createWorker, type Sender, type Worker } from "./worker.js";
 
-export function startOutboxWorker(config: Pick<Config, "email" | "outbox" | "webhooks">, logger: Logger, port: number): Worker {
-  // Webhooks have no "off": an organization without endpoints simply has no webhook deliveries.
-  const senders: Record<string, Sender> = { [WEBHOOK]: createWebhookSender(config.webhooks) };
+export function startOutboxWorker(
+  config: Pick<Config, "email" | "outbox"> & Partial<Pick<Config, "webhooks">>,
+  logger: Logger,
+  port: number,
+): Worker {
+  // Webhooks have no "off": an organization without endpoints simply has no webhook deliveries. Unconfigured, the
+  // defaults of src/config.ts (https to public addresses, 10 s).
+  const senders: Record<string, Sender> = { [WEBHOOK]: createWebhookSender(config.webhooks ?? { allowPrivate: false, timeoutMs: 10_000 }) };
   const { email } = config;
   if (email.mode !== "off") {
     const inviteUrlTemplate = email.inviteUrlTemplate ?? `http://localhost:${port}/invite?token={token}`;
