@@ -23,7 +23,7 @@ import { createWebhookSender, sanitizeExcerpt } from "../src/webhooks/sender.js"
 import { loadConfig } from "../src/config.js";
 import { createServer as createApiServer } from "../src/server.js";
 import { startApp, TEST_SECRET, type GraphQLResponse, type TestApp, type TestUser } from "./helpers/app.js";
-import { accept, addMember, createOrg, decline, expectError, invite, rawId, remove, resend, revoke, type TestOrg } from "./helpers/fixtures.js";
+import { accept, addMember, createGroup, createOrg, decline, expectError, invite, rawId, remove, resend, revoke, type TestOrg } from "./helpers/fixtures.js";
 
 let app: TestApp;
 let receiver: Server;
@@ -148,7 +148,8 @@ describe("delivery", () => {
     const resent = await resend(app, owner, ia.id);
     tokens.push(resent.data.resendInvitation.token);
     expect((await accept(app, a, { invitationId: ia.id })).errors).toBeUndefined();
-    const ib = await invite(app, owner, org.id, b.email);
+    const groupId = await createGroup(app, owner, org.id);
+    const ib = await invite(app, owner, org.id, b.email, { groupIds: [groupId] });
     expect((await decline(app, b, { invitationId: ib.id })).errors).toBeUndefined();
     const ic = await invite(app, owner, org.id, c.email);
     expect((await revoke(app, owner, ic.id)).errors).toBeUndefined();
@@ -185,6 +186,9 @@ describe("delivery", () => {
     });
     expect(Date.parse(acceptedBody.timestamp)).not.toBeNaN();
     expect(bodies.find((body) => body.type === "invitation.expired")!.data.invitation.status).toBe("EXPIRED");
+    // Written by the same statement as the invitation, its groups are in the created event's body too.
+    const createdB = bodies.find((body) => body.type === "invitation.created" && body.data.invitation.id === ib.id)!;
+    expect(createdB.data.invitation).toMatchObject({ status: "PENDING", groupIds: [groupId], email: b.email, invitedById: expect.any(String) });
     expect(bodies.find((body) => body.type === "invitation.deleted")!.data.invitation.deletedAt).not.toBeNull();
     for (const request of requests) {
       for (const token of tokens) expect(request.body).not.toContain(token);
