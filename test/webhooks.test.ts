@@ -230,6 +230,25 @@ describe("delivery", () => {
     expect(await prisma.outboxDelivery.count({ where: { invitationId: rawId(invitation.id), destination: WEBHOOK } })).toBe(2);
   });
 
+  it("a bulk invite (createInvitations) sends one created event per address", async () => {
+    const owner = await app.user();
+    const org = await createOrg(app, owner);
+    const path = unique("ok");
+    const endpoint = await createEndpoint(owner, org, path, ["invitation.created"]);
+    const emails = [`bulk-a-${randomBytes(3).toString("hex")}@example.test`, `bulk-b-${randomBytes(3).toString("hex")}@example.test`];
+    const data = await app.ok(
+      `mutation ($input: CreateInvitationsInput!) { createInvitations(input: $input) { results { email token invitation { id } } } }`,
+      { input: { organizationId: org.id, invitations: emails.map((email) => ({ email })) } },
+      owner.token,
+    );
+    await drain(worker());
+    const bodies = at(path).map((r) => verified(r, endpoint.secret));
+    expect(bodies.map((b) => b.data.invitation.email).sort()).toEqual([...emails].sort());
+    for (const result of data.createInvitations.results) {
+      for (const request of at(path)) expect(request.body).not.toContain(result.token);
+    }
+  });
+
   it("sends only the subscribed types; unknown types are refused", async () => {
     const owner = await app.user();
     const org = await createOrg(app, owner);
