@@ -70,8 +70,9 @@ const roots = [
 describe("anonymous requests", () => {
   for (const [operation, root] of roots) {
     for (const field of Object.values(root.getFields())) {
-      const isPublic = OPEN[`${root.name}.${field.name}`] !== undefined;
-      it.runIf(!isPublic)(`${root.name}.${field.name} is UNAUTHENTICATED`, async () => {
+      // A public root field (listed in OPEN) is answered for anonymous requests; its own test is below.
+      if (OPEN[`${root.name}.${field.name}`] !== undefined) continue;
+      it(`${root.name}.${field.name} is UNAUTHENTICATED`, async () => {
         const result = await app.gql(documentFor(operation, field), {}, null);
         expect(result.errors, JSON.stringify(result)).toHaveLength(1);
         expect(result.errors![0]!.extensions?.code, JSON.stringify(result.errors)).toBe("UNAUTHENTICATED");
