@@ -36,13 +36,15 @@ export const INVARIANTS: readonly Invariant[] = [
     description:
       "every membership comes from an accepted invitation (same organization, invitee = member) or from creating the organization (its first membership, owner role)",
     sql: `
-      WITH founders AS (
-        SELECT DISTINCT ON ("organizationId") "id" FROM "Membership" ORDER BY "organizationId", "createdAt", "id"
+      -- The founder is the organization's earliest membership; two memberships created in the same millisecond
+      -- both count as earliest (ids of one millisecond are not ordered), the other one still needs its invitation.
+      WITH founded AS (
+        SELECT "organizationId", min("createdAt") AS "at" FROM "Membership" GROUP BY "organizationId"
       )
       SELECT m."id" AS "membershipId", m."organizationId", m."userId", r."key" AS "role"
       FROM "Membership" m JOIN "Role" r ON r."id" = m."roleId"
       WHERE ${inScope(`m."organizationId"`)}
-        AND NOT (r."key" = 'owner' AND m."id" IN (SELECT "id" FROM founders))
+        AND NOT (r."key" = 'owner' AND m."createdAt" = (SELECT f."at" FROM founded f WHERE f."organizationId" = m."organizationId"))
         AND NOT EXISTS (
           SELECT 1 FROM "Invitation" i
           WHERE i."status" = 'ACCEPTED' AND i."organizationId" = m."organizationId" AND i."inviteeId" = m."userId"
