@@ -9,13 +9,12 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import pg from "pg";
 import type { BenchMessage, Stats } from "./meter.js";
+import { benchDatabase } from "./database.js";
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
@@ -29,29 +28,7 @@ const env: Record<string, string> = {
   BENCH_TAG: tag,
   BENCH_SIZES: "1000",
 };
-let dropDatabase = async () => {};
-const adminUrl = process.env.DATABASE_URL;
-if (adminUrl) {
-  const name = `benchcpu_${tag}`;
-  const admin = new pg.Client(adminUrl);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  env.DATABASE_URL = url.toString();
-  dropDatabase = async () => {
-    const again = new pg.Client(adminUrl);
-    await again.connect();
-    await again.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await again.end();
-  };
-} else {
-  const dir = await mkdtemp(join(os.tmpdir(), "bench-cpu-"));
-  delete env.DATABASE_URL;
-  env.PGLITE_DATA_DIR = dir;
-  dropDatabase = () => rm(dir, { recursive: true, force: true });
-}
+const dropDatabase = await benchDatabase(env, "benchcpu", tag);
 
 const execArgv = ["--import", "tsx"];
 const server: ChildProcess = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [], {
