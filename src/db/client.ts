@@ -9,7 +9,7 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { DATABASE_TIMEOUT_DEFAULTS, type Config, type DatabaseTimeouts } from "../config.js";
 import { PrismaClient } from "../generated/prisma/client.js";
-import { recordQuery } from "./query-log.js";
+import { countingAdapter } from "./query-log.js";
 import { holdsDatabase, loadTemplate } from "./template.js";
 
 /** One connection for raw SQL (migrations, advisory locks). */
@@ -90,9 +90,8 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
 const PGLITE_TRANSACTION_OPTIONS = { maxWait: 5_000, timeout: 10_000 };
 
 function newPrismaClient(adapter: PrismaPg, transactionOptions: { maxWait: number; timeout: number }): PrismaClient {
-  const client = new PrismaClient({ adapter, log: [{ level: "query", emit: "event" }], transactionOptions });
-  client.$on("query", (event) => recordQuery(event.query));
-  return client;
+  // Statements are counted by the adapter (src/db/query-log.ts), not by Prisma's query log, which cost more CPU.
+  return new PrismaClient({ adapter: countingAdapter(adapter), transactionOptions });
 }
 
 /**
