@@ -11,9 +11,9 @@ import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import type { BenchMessage, Stats } from "./meter.js";
+import { compiled } from "./compiled.js";
 import { benchDatabase } from "./database.js";
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -30,10 +30,10 @@ const env: Record<string, string> = {
 };
 const dropDatabase = await benchDatabase(env, "benchcpu", tag);
 
-const execArgv = ["--import", "tsx"];
-const server: ChildProcess = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [], {
+// Bundled and run with plain node, as `npm start` runs the server (see bench/compiled.ts).
+const server: ChildProcess = fork(await compiled("server.ts"), [], {
   env,
-  execArgv,
+  execArgv: [],
   stdio: ["ignore", "inherit", "inherit", "ipc"],
 });
 

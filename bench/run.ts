@@ -29,6 +29,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import type { BenchMessage, Seeded, Stats } from "./meter.js";
+import { compiled } from "./compiled.js";
 import { benchDatabase } from "./database.js";
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -45,6 +46,9 @@ const cacheDir = process.env.BENCH_CACHE ?? join(os.homedir(), ".cache", "invita
 const tag = randomBytes(3).toString("hex");
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
+// The server and the ceiling run bundled, with plain node, as `npm start` runs the server (see bench/compiled.ts).
+const bundled = { server: await compiled("server.ts"), ceiling: await compiled("ceiling.ts") };
+
 // ---- the database -------------------------------------------------------------------------------------------------
 const adminUrl = process.env.DATABASE_URL;
 const env: Record<string, string> = {
@@ -57,7 +61,7 @@ const dropDatabase = await benchDatabase(env, "bench", tag);
 
 // ---- child processes ----------------------------------------------------------------------------------------------
 function start(file: string): ChildProcess {
-  return track(fork(here(file), [], { env, execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] }));
+  return track(fork(file, [], { env, execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] }));
 }
 
 function track(child: ChildProcess): ChildProcess {
@@ -238,7 +242,7 @@ const results = new Map<string, { server?: Row; ceiling?: Row; postgraphile?: Ro
 let ops: Operation[] = [];
 let database: Seeded["database"] = "pglite";
 try {
-  const server = start("./server.ts");
+  const server = start(bundled.server);
   const { seeded } = await next(server, "ready");
   const tokens = { owner: seeded.owner, invitee: seeded.invitee };
   const endCursors: Record<number, string> = {};
@@ -281,7 +285,7 @@ try {
   }
 
   // The ceiling after the server has stopped: PGlite serves one process, and neither competes for the CPUs.
-  const ceiling = start("./ceiling.ts");
+  const ceiling = start(bundled.ceiling);
   const { url: ceilingUrl } = await next(ceiling, "ready-ceiling");
   for (const op of ops.filter((o) => o.ceiling && withCeiling)) {
     const answer = JSON.stringify(await post(ceilingUrl, tokens[op.bearer], op.body()));

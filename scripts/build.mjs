@@ -31,21 +31,29 @@ const common = {
 /** Packages that stay in node_modules (see above); every other one is bundled. */
 const EXTERNAL = ["@electric-sql/pglite", "graphql", "graphql-shield", "graphql-middleware", "@graphql-yoga/render-graphiql"];
 
+/**
+ * Bundles `entryPoint` (a path from the package's root) into `outfile` the way dist/main.js is bundled. Also used by
+ * the benchmark (bench/compiled.ts), so that the server it measures runs as `npm start` runs it.
+ */
+export function bundle(entryPoint, outfile) {
+  return build({
+    ...common,
+    entryPoints: [entryPoint],
+    outfile,
+    sourcemap: true,
+    packages: undefined,
+    external: EXTERNAL,
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // Bundled CommonJS packages call require(); an ES module has none of its own.
+    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+  });
+}
+
 /** `template: false` bundles only (scripts/start.mjs, when no migration changed: a stale template is never used anyway). */
 export async function buildServer({ template = true } = {}) {
   await Promise.all([
-    build({
-      ...common,
-      entryPoints: ["src/main.ts"],
-      outfile: output,
-      sourcemap: true,
-      packages: undefined,
-      external: EXTERNAL,
-      minifyWhitespace: true,
-      minifySyntax: true,
-      // Bundled CommonJS packages call require(); an ES module has none of its own.
-      banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
-    }),
+    bundle("src/main.ts", output),
     build({ ...common, entryPoints: ["src/cli/pglite-template.ts"], outfile: templateScript }),
   ]);
   if (!template) return;
