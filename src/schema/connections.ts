@@ -14,8 +14,9 @@ import type { GraphQLResolveInfo, SelectionSetNode } from "graphql";
 import { Kind, print } from "graphql";
 import { queryFromInfo } from "@pothos/plugin-prisma";
 import { prisma } from "../db/client.js";
+import { findManyByIds } from "../db/read-sql.js";
 import { BadUserInputError } from "../errors.js";
-import { Prisma } from "../generated/prisma/client.js";
+import { Prisma, type Invitation, type InvitationEvent, type Membership, type WebhookEndpoint } from "../generated/prisma/client.js";
 import { UUID_RE } from "../ids.js";
 
 /** The ordering every list of the contract uses: newest first, ties by id (ids are UUIDv7, so they sort by time too). */
@@ -160,10 +161,10 @@ async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
 }
 
 /**
- * One page of a list. `load(ids, query)` fetches the rows by id with `query` (what the selection under
- * `edges.node` needs: Pothos' include/select), in any order.
+ * One page of a list. The page's rows are read by id with what the selection under `edges.node` needs (Pothos'
+ * include/select), compiled to one statement by src/db/read-sql.ts.
  */
-export function keysetConnection<T extends { id: string }>(options: KeysetOptions<T>): Promise<ConnectionResult<T>> {
+export function keysetConnection<K extends ListTable>(options: KeysetOptions<K>): Promise<ConnectionResult<ListRow[K]>> {
   // The same list asked again within one request (every invitation's `organization { invitations }` on a page names
   // the same organization; aliases of one field) is read once: 100 nested copies cost what one does. The cache lives on the request's
   // loaders, which are replaced after each mutation, so nothing read before a write is served after it.
@@ -172,7 +173,7 @@ export function keysetConnection<T extends { id: string }>(options: KeysetOption
   let cache = sameListCache.get(loaders);
   if (!cache) sameListCache.set(loaders, (cache = new Map()));
   const key = JSON.stringify([table, where.sql, where.values, options.partition ?? null, args, info.fieldNodes.map((node) => print({ ...node, alias: undefined })), info.parentType.name]);
-  let result = cache.get(key) as Promise<ConnectionResult<T>> | undefined;
+  let result = cache.get(key) as Promise<ConnectionResult<ListRow[K]>> | undefined;
   if (!result) {
     result = readConnection(options);
     cache.set(key, result);
@@ -182,18 +183,25 @@ export function keysetConnection<T extends { id: string }>(options: KeysetOption
 
 const sameListCache = new WeakMap<object, Map<string, Promise<unknown>>>();
 
-interface KeysetOptions<T> {
-  table: ListTable;
+/** The row type of each list's table. */
+interface ListRow {
+  Invitation: Invitation;
+  Membership: Membership;
+  InvitationEvent: InvitationEvent;
+  WebhookEndpoint: WebhookEndpoint;
+}
+
+interface KeysetOptions<K extends ListTable> {
+  table: K;
   where: Prisma.Sql;
   args: PageArgs;
   ctx: object;
   info: GraphQLResolveInfo;
-  load: (ids: string[], query: Record<string, unknown>) => Promise<T[]>;
   /** Set for a list spanning several organizations: `where` then holds the filters only. */
   partition?: Partition;
 }
 
-async function readConnection<T extends { id: string }>(options: KeysetOptions<T>): Promise<ConnectionResult<T>> {
+async function readConnection<K extends ListTable, T extends ListRow[K] = ListRow[K]>(options: KeysetOptions<K>): Promise<ConnectionResult<T>> {
   const { table, where, args, ctx, info } = options;
   const plan = planPage(args);
   const withCount = selects(info, "totalCount");
@@ -206,7 +214,8 @@ async function readConnection<T extends { id: string }>(options: KeysetOptions<T
   let edges: { cursor: string; node: T }[] = [];
   if (pageKeysInOrder.length > 0 && selects(info, "edges")) {
     const query = queryFromInfo({ context: ctx, info, typeName: table, path: ["edges", "node"] }) as Record<string, unknown>;
-    const rows = await options.load(
+    const rows = await findManyByIds<T>(
+      table,
       pageKeysInOrder.map((k) => k.id),
       query,
     );

@@ -42,7 +42,6 @@ builder.prismaObjectField("Invitation", "events", (t) =>
           args,
           ctx,
           info,
-          load: (ids, query) => prisma.invitationEvent.findMany({ ...query, where: { id: { in: ids } } }),
         }),
     },
     InvitationEventConnection,

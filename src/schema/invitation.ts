@@ -153,7 +153,6 @@ builder.prismaObjectField("User", "managedInvitations", (t) =>
           args,
           ctx,
           info,
-          load: (ids, query) => prisma.invitation.findMany({ ...query, where: { id: { in: ids } } }),
         });
       },
     },
@@ -168,7 +167,6 @@ function pendingInvitationsConnection(email: string, args: PageArgs, ctx: Contex
     args,
     ctx,
     info,
-    load: (ids, query) => prisma.invitation.findMany({ ...query, where: { id: { in: ids } } }),
   });
 }
 

@@ -34,7 +34,6 @@ builder.prismaObjectField("User", "memberships", (t) =>
           args,
           ctx,
           info,
-          load: (ids, query) => prisma.membership.findMany({ ...query, where: { id: { in: ids } } }),
         }),
     },
     MembershipConnection,

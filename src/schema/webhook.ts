@@ -83,7 +83,6 @@ builder.prismaObjectField("Organization", "webhookEndpoints", (t) =>
           args,
           ctx,
           info,
-          load: (ids, query) => prisma.webhookEndpoint.findMany({ ...query, where: { id: { in: ids } } }),
         }),
     },
     WebhookEndpointConnection,

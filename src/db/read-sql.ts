@@ -1,0 +1,301 @@
+/**
+ * Reads rows, with the relations a GraphQL selection needs, in ONE SQL statement whose text is compiled once per
+ * shape of query and then reused: the hot lists' second statement and the root look-ups.
+ *
+ * Why not `prisma.<model>.findMany({ include, select })`: Prisma 6 compiles every call's query afresh in its
+ * query compiler, 1–3 ms of CPU for a page with three relations, more than the database spends answering it
+ * (README, "Where the time goes"). The query objects here are the ones Pothos builds from the GraphQL selection
+ * (`queryFromInfo`), so they recur request after request in a handful of shapes; this compiles each shape to SQL
+ * once (a bounded cache), and each call only binds its ids. The statement still goes through Prisma
+ * (`$queryRawUnsafe`), so the statement log, the query counts and the timeouts see it like any other.
+ *
+ * It understands the subset of Prisma's query language those shapes use: `select`/`include` of scalars and
+ * relations (to-one by foreign key, to-many, implicit many-to-many), `_count` of to-many relations, and on a to-many
+ * relation a `where` of equalities, an `orderBy` and a `take`. Anything else (a filter operator, a cursor, `skip`,
+ * `distinct`, a type it cannot decode) returns null from `compile`, and the caller falls back to Prisma itself:
+ * same rows, slower. Results have Prisma's shape and types (Date for DateTime, parsed JSON, arrays, `_count`), so
+ * Pothos resolves from them as from Prisma's own; test/read-sql.test.ts compares the two on every shape the schema
+ * produces.
+ */
+import { LRUCache } from "lru-cache";
+import { getDatamodel } from "../generated/pothos-types.js";
+import { prisma } from "./client.js";
+
+type Query = Record<string, unknown>;
+
+interface FieldInfo {
+  type: string;
+  kind: "scalar" | "enum" | "object";
+  name: string;
+  isList: boolean;
+  relationName?: string;
+  relationFromFields?: string[];
+}
+
+const datamodel = getDatamodel().datamodel.models as unknown as Record<string, { fields: FieldInfo[] }>;
+
+function fieldsOf(model: string): Map<string, FieldInfo> {
+  const model_ = datamodel[model];
+  if (!model_) throw new Error(`Unknown model ${model}`);
+  return new Map(model_.fields.map((f) => [f.name, f]));
+}
+
+const FIELDS = new Map(Object.keys(datamodel).map((name) => [name, fieldsOf(name)]));
+
+const SCALAR_TYPES = new Set(["String", "Int", "Float", "Boolean", "DateTime", "Json"]);
+
+/** How a relation joins: the condition on the related table `r` against the parent `p`. */
+function joinOf(model: string, field: FieldInfo, parent: string, alias: string): { from: string; on: string } | null {
+  const target = field.type;
+  if (!field.isList) {
+    // To-one: the foreign key is on this side (every relation of this schema references `id`).
+    const [fk] = field.relationFromFields ?? [];
+    if (!fk || (field.relationFromFields ?? []).length !== 1) return null;
+    return { from: `"${target}" AS ${alias}`, on: `${alias}."id" = ${parent}."${fk}"` };
+  }
+  const back = [...FIELDS.get(target)!.values()].find((f) => f.relationName === field.relationName && f.type === model && f !== field);
+  if (!back) return null;
+  if (back.isList) {
+    // Implicit many-to-many: Prisma's join table `_<relation>`, column A for the model whose name sorts first.
+    const [first] = [model, target].sort();
+    if (model === target) return null;
+    const mine = first === model ? "A" : "B";
+    const theirs = mine === "A" ? "B" : "A";
+    const join = `"_${field.relationName}"`;
+    return { from: `"${target}" AS ${alias} JOIN ${join} AS ${alias}j ON ${alias}j."${theirs}" = ${alias}."id"`, on: `${alias}j."${mine}" = ${parent}."id"` };
+  }
+  const [fk] = back.relationFromFields ?? [];
+  if (!fk || (back.relationFromFields ?? []).length !== 1) return null;
+  return { from: `"${target}" AS ${alias}`, on: `${alias}."${fk}" = ${parent}."id"` };
+}
+
+/** Turns one row's JSON (as PostgreSQL wrote it) into what Prisma would have returned. */
+type Decoder = (value: any) => any;
+
+const identity: Decoder = (value) => value;
+const toDate: Decoder = (value) => (value == null ? value : new Date(value));
+
+class Unsupported extends Error {}
+
+interface Compiled {
+  /** The SQL expression building one row of `model` (aliased `alias`) as JSON. */
+  expression: string;
+  decode: Decoder;
+}
+
+/** Parameters are collected in order; `$n` placeholders are numbered by the caller's first free index. */
+class Params {
+  values: unknown[] = [];
+  constructor(private readonly offset: number) {}
+  add(value: unknown, cast: string): string {
+    this.values.push(value);
+    return `$${this.offset + this.values.length}::${cast}`;
+  }
+}
+
+const KNOWN_ARGS = new Set(["select", "include", "where", "orderBy", "take"]);
+
+function castOf(field: FieldInfo): string {
+  if (field.kind === "enum") return `"${field.type}"`;
+  switch (field.type) {
+    case "String":
+      return field.name === "id" || field.name.endsWith("Id") ? "uuid" : "text";
+    case "Int":
+      return "int";
+    case "Boolean":
+      return "boolean";
+    default:
+      throw new Unsupported(`filter on ${field.type}`);
+  }
+}
+
+/** A where of plain equalities (`{ field: value }`, value a string, number, boolean or null). */
+function whereSql(model: string, where: unknown, alias: string, params: Params): string[] {
+  if (where == null) return [];
+  if (typeof where !== "object") throw new Unsupported("where");
+  const fields = FIELDS.get(model)!;
+  return Object.entries(where as Record<string, unknown>).map(([name, value]) => {
+    const field = fields.get(name);
+    if (!field || field.kind === "object" || field.isList) throw new Unsupported(`where ${name}`);
+    if (value === null) return `${alias}."${name}" IS NULL`;
+    if (!["string", "number", "boolean"].includes(typeof value)) throw new Unsupported(`where ${name}`);
+    return `${alias}."${name}" = ${params.add(value, castOf(field))}`;
+  });
+}
+
+function orderSql(model: string, orderBy: unknown, alias: string): string[] {
+  const fields = FIELDS.get(model)!;
+  const items = orderBy == null ? [] : Array.isArray(orderBy) ? orderBy : [orderBy];
+  const parts = items.flatMap((item) =>
+    Object.entries(item as Record<string, unknown>).map(([name, direction]) => {
+      const field = fields.get(name);
+      if (!field || field.kind === "object" || (direction !== "asc" && direction !== "desc")) throw new Unsupported(`orderBy ${name}`);
+      return `${alias}."${name}" ${direction === "desc" ? "DESC" : "ASC"}`;
+    }),
+  );
+  // Prisma gives no order without orderBy; id makes ours at least stable.
+  if (!items.some((item) => Object.keys(item as object).includes("id"))) parts.push(`${alias}."id" ASC`);
+  return parts;
+}
+
+let aliasCounter = 0;
+
+/**
+ * The JSON of one row of `model` (table alias `alias`) with what `query` ({ select } or { include } or neither)
+ * asks for.
+ */
+function compileRow(model: string, query: Query | true, alias: string, params: Params, depth: number): Compiled {
+  if (depth > 6) throw new Unsupported("depth");
+  const fields = FIELDS.get(model)!;
+  const q = query === true ? {} : query;
+  const select = q.select as Record<string, unknown> | undefined;
+  const include = q.include as Record<string, unknown> | undefined;
+  if (select && include) throw new Unsupported("select and include");
+  const pairs: string[] = [];
+  const decoders: [string, Decoder][] = [];
+
+  const wanted: [string, unknown][] = select
+    ? Object.entries(select).filter(([, v]) => v !== false && v != null)
+    : [
+        ...[...fields.values()].filter((f) => f.kind !== "object").map((f) => [f.name, true] as [string, unknown]),
+        ...Object.entries(include ?? {}).filter(([, v]) => v !== false && v != null),
+      ];
+
+  for (const [name, value] of wanted) {
+    if (name === "_count") {
+      const countSelect = (value as { select?: Record<string, unknown> }).select;
+      if (!countSelect || typeof countSelect !== "object") throw new Unsupported("_count");
+      const counts: string[] = [];
+      for (const [relation, spec] of Object.entries(countSelect)) {
+        if (spec === false || spec == null) continue;
+        const field = fields.get(relation);
+        if (!field || field.kind !== "object" || !field.isList) throw new Unsupported(`_count ${relation}`);
+        const a = `c${++aliasCounter}`;
+        const join = joinOf(model, field, alias, a);
+        if (!join) throw new Unsupported(`_count ${relation}`);
+        const filters = spec === true ? [] : whereSql(field.type, (spec as { where?: unknown }).where, a, params);
+        if (spec !== true && Object.keys(spec as object).some((k) => k !== "where")) throw new Unsupported("_count args");
+        counts.push(`'${relation}', (SELECT count(*)::int FROM ${join.from} WHERE ${[join.on, ...filters].join(" AND ")})`);
+      }
+      pairs.push(`'_count', json_build_object(${counts.join(", ")})`);
+      decoders.push(["_count", identity]);
+      continue;
+    }
+    const field = fields.get(name);
+    if (!field) throw new Unsupported(`field ${name}`);
+    if (field.kind !== "object") {
+      if (value !== true) throw new Unsupported(`scalar ${name}`);
+      if (field.kind === "scalar" && !SCALAR_TYPES.has(field.type)) throw new Unsupported(`type ${field.type}`);
+      pairs.push(`'${name}', ${alias}."${name}"`);
+      if (field.type === "DateTime") decoders.push([name, field.isList ? (v) => v?.map(toDate) : toDate]);
+      continue;
+    }
+    // A relation.
+    const args = value === true ? {} : (value as Query);
+    for (const key of Object.keys(args)) if (!KNOWN_ARGS.has(key)) throw new Unsupported(`relation argument ${key}`);
+    const a = `r${++aliasCounter}`;
+    const join = joinOf(model, field, alias, a);
+    if (!join) throw new Unsupported(`relation ${name}`);
+    const inner = compileRow(field.type, args.select || args.include ? { select: args.select, include: args.include } as Query : true, a, params, depth + 1);
+    if (!field.isList) {
+      if (args.where || args.orderBy || args.take != null) throw new Unsupported("to-one arguments");
+      pairs.push(`'${name}', (SELECT ${inner.expression} FROM ${join.from} WHERE ${join.on})`);
+      decoders.push([name, (v) => (v == null ? v : inner.decode(v))]);
+      continue;
+    }
+    const filters = whereSql(field.type, args.where, a, params);
+    const order = orderSql(field.type, args.orderBy, a);
+    let limit = "";
+    if (args.take != null) {
+      if (typeof args.take !== "number" || !Number.isInteger(args.take) || args.take < 0) throw new Unsupported("take");
+      limit = ` LIMIT ${args.take}`;
+    }
+    // The row number carries the order through json_agg (an aggregate's input order is not otherwise promised).
+    pairs.push(
+      `'${name}', (SELECT coalesce(json_agg(s.j ORDER BY s.n), '[]'::json) FROM (SELECT ${inner.expression} AS j, row_number() OVER (ORDER BY ${order.join(", ")}) AS n FROM ${join.from} WHERE ${[join.on, ...filters].join(" AND ")} ORDER BY ${order.join(", ")}${limit}) AS s)`,
+    );
+    decoders.push([name, (v: any[]) => v.map(inner.decode)]);
+  }
+  // json_build_object takes at most 100 arguments.
+  if (pairs.length > 50) throw new Unsupported("too many fields");
+  const decode: Decoder =
+    decoders.length === 0
+      ? identity
+      : (row) => {
+          for (const [name, decodeField] of decoders) row[name] = decodeField(row[name]);
+          return row;
+        };
+  return { expression: `json_build_object(${pairs.join(", ")})`, decode };
+}
+
+interface Statement {
+  sql: string;
+  /** Parameters fixed by the query shape (nested filters), after the ids. */
+  params: unknown[];
+  decode: Decoder;
+}
+
+/** Compiled statements by model and query shape; null where the shape is one this compiler does not handle. */
+const statements = new LRUCache<string, Statement | { unsupported: true }>({ max: 500 });
+
+/**
+ * The statement reading rows of `model` by id (`$1`, a uuid[]) with `query`, or null when Prisma must do it. Nested
+ * filters are parameters ($2…), so a shape differing only in a filter value (the viewer's id) shares nothing unsafe.
+ */
+export function compileByIds(model: string, query: Query): Statement | null {
+  const key = `${model}\u0000${JSON.stringify(query)}`;
+  const cached = statements.get(key);
+  if (cached) return "unsupported" in cached ? null : cached;
+  let statement: Statement | null = null;
+  try {
+    if (!FIELDS.has(model)) throw new Unsupported(model);
+    for (const k of Object.keys(query)) if (k !== "select" && k !== "include") throw new Unsupported(k);
+    const params = new Params(1);
+    const row = compileRow(model, query, "t", params, 0);
+    statement = { sql: `SELECT ${row.expression} AS "row" FROM "${model}" AS t WHERE t."id" = ANY($1::uuid[])`, params: params.values, decode: row.decode };
+  } catch (error) {
+    if (!(error instanceof Unsupported)) throw error;
+  }
+  statements.set(key, statement ?? { unsupported: true });
+  return statement;
+}
+
+type Delegate = { findMany(args: object): Promise<unknown[]> };
+
+/**
+ * For tests (test/read-sql.test.ts): every compiled read is also made through Prisma, and a difference throws.
+ * `compiled` and `fallbacks` count the reads each way, with the shapes that fell back.
+ */
+export const readSqlCheck = { enabled: false, compiled: 0, fallbacks: [] as string[] };
+
+function delegateOf(model: string): Delegate {
+  return (prisma as unknown as Record<string, Delegate>)[model[0]!.toLowerCase() + model.slice(1)]!;
+}
+
+function sortById(rows: unknown[]): unknown[] {
+  return [...rows].sort((a, b) => ((a as { id: string }).id < (b as { id: string }).id ? -1 : 1));
+}
+
+/**
+ * Rows of `model` with these ids (in any order; missing ids are left out), shaped by `query` as Prisma would shape
+ * them. `extraWhere` narrows the ids further (e.g. not deleted) and is a plain-equality where.
+ */
+export async function findManyByIds<T>(model: string, ids: readonly string[], query: Query): Promise<T[]> {
+  if (ids.length === 0) return [];
+  const statement = compileByIds(model, query);
+  if (!statement) {
+    if (readSqlCheck.enabled) readSqlCheck.fallbacks.push(`${model} ${JSON.stringify(query)}`);
+    return (await delegateOf(model).findMany({ ...query, where: { id: { in: [...ids] } } })) as T[];
+  }
+  const rows = await prisma.$queryRawUnsafe<{ row: unknown }[]>(statement.sql, [...ids], ...statement.params);
+  const result = rows.map((r) => statement.decode(typeof r.row === "string" ? JSON.parse(r.row) : r.row) as T);
+  if (readSqlCheck.enabled) {
+    readSqlCheck.compiled += 1;
+    const expected = await delegateOf(model).findMany({ ...query, where: { id: { in: [...ids] } } });
+    const { isDeepStrictEqual } = await import("node:util");
+    if (!isDeepStrictEqual(sortById(result), sortById(expected))) {
+      throw new Error(`read-sql differs from Prisma for ${model} ${JSON.stringify(query)}:\n${JSON.stringify(sortById(result))}\n${JSON.stringify(sortById(expected))}`);
+    }
+  }
+  return result;
+}
