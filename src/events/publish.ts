@@ -71,3 +71,19 @@ export async function transactionWithEvents<T>(operation: (tx: Prisma.Transactio
   publish(events);
   return result;
 }
+
+/**
+ * For an operation that makes its change in ONE statement outside any transaction (atomic and committed by itself, so
+ * without BEGIN and COMMIT round trips; createInvitation): like `transactionWithEvents`, the events it kept are
+ * published once it has returned, and dropped when it throws. `operation` must not run a second write with `db`: it
+ * would commit on its own.
+ */
+export async function statementWithEvents<T>(operation: (db: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+  const events: PublishedEvent[] = [];
+  // A key of its own for keepUntilCommit, whose calls reach the shared client (prisma is a proxy without own methods).
+  const db = Object.create(prisma) as Prisma.TransactionClient;
+  pending.set(db, events);
+  const result = await operation(db);
+  publish(events);
+  return result;
+}

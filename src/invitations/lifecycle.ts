@@ -33,30 +33,37 @@ export interface CreateInput {
  * A new pending invitation, and its token (shown once: only its hash is stored). Refused when the address is outside
  * the organization's allowed domains (FORBIDDEN/DOMAIN_NOT_ALLOWED), a member (ALREADY_MEMBER), invited already
  * (ALREADY_INVITED), or when no seat is left (SEAT_LIMIT_REACHED).
+ *
+ * ONE statement, atomic by itself: `db` need not be a transaction, and createInvitation runs it outside one (no
+ * BEGIN and COMMIT round trips; src/events/publish.ts statementWithEvents). invitation_address_checks (migration
+ * 0006) takes the address and organization locks and checks the address with what committed before them; the
+ * invitation, its groups, its CREATED event, its email and its webhook deliveries are data-modifying CTEs that write
+ * only when every check passed (the foreign keys are checked at the end of the statement, when every row is there).
+ * A refusal writes nothing but the retirement of the address's expired invitations (which had expired anyway).
  */
-export async function create(tx: Tx, actor: Actor, input: CreateInput, now: Date): Promise<{ invitation: Invitation; token: string }> {
+export async function create(db: Tx, actor: Actor, input: CreateInput, now: Date): Promise<{ invitation: Invitation; token: string }> {
   const { organizationId, email } = input;
   const { token, hash } = newToken();
-  const limits = await lockAddresses(tx, organizationId, [email]);
-  requireAllowedDomain(limits, email);
-  const { states, seatsUsed } = await addressStates(tx, organizationId, [email], now, limits.seatLimit !== null);
-  refuseTaken(email, states.get(email));
-  if (seatsLeft(limits, seatsUsed) < 1) throw seatLimitReached(limits);
-  // The invitation, its groups, its CREATED event and its email in one statement (a data-modifying CTE each; the
-  // foreign keys are checked at the end of the statement, when every row is there). Prisma's create would take a
-  // statement of its own, and one more per nested write.
   const id = uuidv7();
+  const groupIds = [...input.groupIds];
   const groups =
-    input.groupIds.length > 0
-      ? Prisma.sql`grouped AS (INSERT INTO "_InvitationGroups" ("A", "B") SELECT g, ${id}::uuid FROM unnest(${[...input.groupIds]}::uuid[]) AS g),`
+    groupIds.length > 0
+      ? Prisma.sql`grouped AS (INSERT INTO "_InvitationGroups" ("A", "B") SELECT g, i."id" FROM inserted AS i, unnest(${groupIds}::uuid[]) AS g),`
       : Prisma.empty;
   const actorId = actor.kind === "user" ? actor.id : null;
   const eventId = uuidv7();
-  const [invitation] = await tx.$queryRaw<Invitation[]>`
-    WITH inserted AS (
+  const rows = await db.$queryRaw<Array<Invitation & Checked>>`
+    WITH checked AS MATERIALIZED (
+      SELECT * FROM invitation_address_checks(${organizationId}::uuid, ARRAY[${email}]::text[], ${now}::timestamptz)),
+    inserted AS (
       INSERT INTO "Invitation" ("id", "organizationId", "email", "status", "roleId", "invitedById", "metadata", "tokenHash", "expiresAt", "createdAt", "updatedAt")
-      VALUES (${id}::uuid, ${organizationId}::uuid, ${email}, 'PENDING', ${input.roleId}::uuid, ${actorId}::uuid,
-        ${input.metadata === null ? null : JSON.stringify(input.metadata)}::jsonb, ${hash}, ${input.expiresAt}, ${now}, ${now})
+      SELECT ${id}::uuid, ${organizationId}::uuid, ${email}::text, 'PENDING'::"InvitationStatus", ${input.roleId}::uuid, ${actorId}::uuid,
+        ${input.metadata === null ? null : JSON.stringify(input.metadata)}::jsonb, ${hash}::text, ${input.expiresAt}::timestamptz,
+        ${now}::timestamptz, ${now}::timestamptz
+      FROM checked AS c
+      WHERE NOT c."member" AND NOT c."invited"
+        AND (cardinality(c."allowedEmailDomains") = 0 OR ${emailDomain(email)} = ANY(c."allowedEmailDomains"))
+        AND (c."seatLimit" IS NULL OR c."seatsUsed" < c."seatLimit")
       RETURNING *),
     ${groups}
     ${eventWithDeliveryCtes({
@@ -67,11 +74,33 @@ export async function create(tx: Tx, actor: Actor, input: CreateInput, now: Date
       actorId,
       occurredAt: now,
       token,
-      source: { invitation: Prisma.sql`inserted AS i`, groupIds: Prisma.sql`to_jsonb(${[...input.groupIds]}::uuid[])` },
+      source: { invitation: Prisma.sql`inserted AS i`, groupIds: Prisma.sql`to_jsonb(${groupIds}::uuid[])` },
     })}
-    SELECT * FROM inserted`;
-  keepLive(tx, eventId, { type: "CREATED", invitation: invitation!, occurredAt: now });
-  return { invitation: invitation!, token };
+    SELECT i.*, c."member" AS "checkedMember", c."invited" AS "checkedInvited", c."seatsUsed" AS "checkedSeatsUsed",
+      c."seatLimit" AS "checkedSeatLimit", c."allowedEmailDomains" AS "checkedAllowedEmailDomains"
+    FROM checked AS c LEFT JOIN inserted AS i ON true`;
+  const row = rows[0];
+  if (!row) throw new NotFoundError("Organization");
+  const { checkedMember, checkedInvited, checkedSeatsUsed, checkedSeatLimit, checkedAllowedEmailDomains, ...invitation } = row;
+  if (invitation.id === null) {
+    // Nothing was written: the same refusals, in the same order, as the statement's conditions.
+    const limits = { seatLimit: checkedSeatLimit, allowedEmailDomains: checkedAllowedEmailDomains };
+    requireAllowedDomain(limits, email);
+    refuseTaken(email, { member: checkedMember, invited: checkedInvited });
+    if (seatsLeft(limits, checkedSeatsUsed) < 1) throw seatLimitReached(limits);
+    throw new Error("createInvitation wrote nothing, yet every check passed");
+  }
+  keepLive(db, eventId, { type: "CREATED", invitation, occurredAt: now });
+  return { invitation, token };
+}
+
+/** What invitation_address_checks answered for the address, beside the invitation's columns (null when refused). */
+interface Checked {
+  checkedMember: boolean;
+  checkedInvited: boolean;
+  checkedSeatsUsed: number | null;
+  checkedSeatLimit: number | null;
+  checkedAllowedEmailDomains: string[];
 }
 
 /** The invitation being answered, as the permission check found it. */

@@ -5,7 +5,7 @@
  */
 import type { GraphQLResolveInfo } from "graphql";
 import { EMAIL } from "../events/record.js";
-import { transactionWithEvents } from "../events/publish.js";
+import { statementWithEvents, transactionWithEvents } from "../events/publish.js";
 import { wakeWorkers } from "../events/worker.js";
 import { builder, decodeIdOf, encodeId } from "../builder.js";
 import { now } from "../clock.js";
@@ -287,9 +287,14 @@ builder.mutationField("createInvitation", (t) =>
       const expiresAt = optionalExpiry(input.expiresAt, at, "expiresAt") ?? expiryFrom(ctx, at);
       const role = await invitationRole(ctx.loaders, organizationId, input.roleId);
       const groupIds = await organizationGroupIds(organizationId, input.groupIds);
-      return inTransaction((tx) =>
-        lifecycle.create(tx, { kind: "user", id: viewer.id }, { organizationId, email, roleId: role.id, groupIds, metadata, expiresAt }, at),
+      // One statement, no transaction around it (see lifecycle.create).
+      const created = await withConflicts(() =>
+        statementWithEvents((db) =>
+          lifecycle.create(db, { kind: "user", id: viewer.id }, { organizationId, email, roleId: role.id, groupIds, metadata, expiresAt }, at),
+        ),
       );
+      wakeWorkers();
+      return created;
     },
   }),
 );

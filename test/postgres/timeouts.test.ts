@@ -149,9 +149,10 @@ describe("an execution past REQUEST_TIMEOUT_MS", () => {
     expect(elapsed).toBeGreaterThanOrEqual(950);
     expect(elapsed).toBeLessThan(2_900);
 
-    // Answered, but its statement still waits for the lock, until the statement timeout cancels it.
+    // Answered, but its statement still waits for the lock (taken inside invitation_address_checks), until the
+    // statement timeout cancels it.
     const exclude = [await pidOf(setup.admin), await pidOf(holder)];
-    expect((await serverSessions(setup.admin, exclude)).some((s) => s.query.includes("pg_advisory_xact_lock"))).toBe(true);
+    expect((await serverSessions(setup.admin, exclude)).some((s) => s.query.includes("invitation_address_checks"))).toBe(true);
     const deadline = Date.now() + 10_000;
     while ((await serverSessions(setup.admin, exclude)).some((s) => s.state !== "idle")) {
       if (Date.now() > deadline) throw new Error("the server's session never went back to idle");
