@@ -228,36 +228,43 @@ function compileRow(model: string, query: Query | true, alias: string, params: P
   return { expression: `json_build_object(${pairs.join(", ")})`, decode };
 }
 
-interface Statement {
-  sql: string;
-  /** Parameters fixed by the query shape (nested filters), after the ids. */
+/** Compiled rows by model, query shape and first parameter number; null where this compiler does not handle the shape. */
+const compiled = new LRUCache<string, CompiledRow | { unsupported: true }>({ max: 500 });
+
+export interface CompiledRow {
+  /** SQL building one row of the model, aliased `x0`, as JSON. */
+  expression: string;
+  /** Parameters fixed by the query shape (nested filters), numbered from the offset given. */
   params: unknown[];
   decode: Decoder;
 }
 
-/** Compiled statements by model and query shape; null where the shape is one this compiler does not handle. */
-const statements = new LRUCache<string, Statement | { unsupported: true }>({ max: 500 });
-
 /**
- * The statement reading rows of `model` by id (`$1`, a uuid[]) with `query`, or null when Prisma must do it. Nested
- * filters are parameters ($2…), so a shape differing only in a filter value (the viewer's id) shares nothing unsafe.
+ * The JSON expression of one row of `model` (table alias `x0`) shaped by `query`, its nested filters' parameters
+ * numbered `$offset+1`…, or null when Prisma must read this shape. Filter values are in the cache key, so a shape
+ * differing only in a filter value (the viewer's id) is compiled apart, never served another's values.
  */
-export function compileByIds(model: string, query: Query): Statement | null {
-  const key = `${model}\u0000${JSON.stringify(query)}`;
-  const cached = statements.get(key);
+export function compileRowOf(model: string, query: Query, offset: number): CompiledRow | null {
+  const key = `${model}\u0000${offset}\u0000${JSON.stringify(query)}`;
+  const cached = compiled.get(key);
   if (cached) return "unsupported" in cached ? null : cached;
-  let statement: Statement | null = null;
+  let result: CompiledRow | null = null;
   try {
     if (!FIELDS.has(model)) throw new Unsupported(model);
     for (const k of Object.keys(query)) if (k !== "select" && k !== "include") throw new Unsupported(k);
-    const params = new Params(1);
-    const row = compileRow(model, query, "t", params, 0);
-    statement = { sql: `SELECT ${row.expression} AS "row" FROM "${model}" AS t WHERE t."id" = ANY($1::uuid[])`, params: params.values, decode: row.decode };
+    const params = new Params(offset);
+    const row = compileRow(model, query, "x0", params, 0);
+    result = { expression: row.expression, params: params.values, decode: row.decode };
   } catch (error) {
     if (!(error instanceof Unsupported)) throw error;
   }
-  statements.set(key, statement ?? { unsupported: true });
-  return statement;
+  compiled.set(key, result ?? { unsupported: true });
+  return result;
+}
+
+/** Decodes the `row` column a compiled expression filled (pg parses json; PGlite's adapter may hand over text). */
+export function decodeRow<T>(row: CompiledRow, value: unknown): T {
+  return row.decode(typeof value === "string" ? JSON.parse(value) : value) as T;
 }
 
 type Delegate = { findMany(args: object): Promise<unknown[]> };
@@ -272,6 +279,22 @@ function delegateOf(model: string): Delegate {
   return (prisma as unknown as Record<string, Delegate>)[model[0]!.toLowerCase() + model.slice(1)]!;
 }
 
+/** With readSqlCheck on: throws unless Prisma reads the same rows for these ids with this query. */
+export async function checkAgainstPrisma(model: string, ids: readonly string[], query: Query, rows: unknown[]): Promise<void> {
+  if (!readSqlCheck.enabled) return;
+  readSqlCheck.compiled += 1;
+  const expected = await delegateOf(model).findMany({ ...query, where: { id: { in: [...ids] } } });
+  const { isDeepStrictEqual } = await import("node:util");
+  if (!isDeepStrictEqual(sortById(rows), sortById(expected))) {
+    throw new Error(`read-sql differs from Prisma for ${model} ${JSON.stringify(query)}:\n${JSON.stringify(sortById(rows))}\n${JSON.stringify(sortById(expected))}`);
+  }
+}
+
+/** With readSqlCheck on: notes a shape the compiler left to Prisma. */
+export function noteFallback(model: string, query: Query): void {
+  if (readSqlCheck.enabled) readSqlCheck.fallbacks.push(`${model} ${JSON.stringify(query)}`);
+}
+
 function sortById(rows: unknown[]): unknown[] {
   return [...rows].sort((a, b) => ((a as { id: string }).id < (b as { id: string }).id ? -1 : 1));
 }
@@ -282,20 +305,14 @@ function sortById(rows: unknown[]): unknown[] {
  */
 export async function findManyByIds<T>(model: string, ids: readonly string[], query: Query): Promise<T[]> {
   if (ids.length === 0) return [];
-  const statement = compileByIds(model, query);
+  const statement = compileRowOf(model, query, 1);
   if (!statement) {
-    if (readSqlCheck.enabled) readSqlCheck.fallbacks.push(`${model} ${JSON.stringify(query)}`);
+    noteFallback(model, query);
     return (await delegateOf(model).findMany({ ...query, where: { id: { in: [...ids] } } })) as T[];
   }
-  const rows = await prisma.$queryRawUnsafe<{ row: unknown }[]>(statement.sql, [...ids], ...statement.params);
-  const result = rows.map((r) => statement.decode(typeof r.row === "string" ? JSON.parse(r.row) : r.row) as T);
-  if (readSqlCheck.enabled) {
-    readSqlCheck.compiled += 1;
-    const expected = await delegateOf(model).findMany({ ...query, where: { id: { in: [...ids] } } });
-    const { isDeepStrictEqual } = await import("node:util");
-    if (!isDeepStrictEqual(sortById(result), sortById(expected))) {
-      throw new Error(`read-sql differs from Prisma for ${model} ${JSON.stringify(query)}:\n${JSON.stringify(sortById(result))}\n${JSON.stringify(sortById(expected))}`);
-    }
-  }
+  const sql = `SELECT ${statement.expression} AS "row" FROM "${model}" AS x0 WHERE x0."id" = ANY($1::uuid[])`;
+  const rows = await prisma.$queryRawUnsafe<{ row: unknown }[]>(sql, [...ids], ...statement.params);
+  const result = rows.map((r) => decodeRow<T>(statement, r.row));
+  await checkAgainstPrisma(model, ids, query, result);
   return result;
 }

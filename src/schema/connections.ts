@@ -14,7 +14,7 @@ import type { GraphQLResolveInfo, SelectionSetNode } from "graphql";
 import { Kind, print } from "graphql";
 import { queryFromInfo } from "@pothos/plugin-prisma";
 import { prisma } from "../db/client.js";
-import { findManyByIds } from "../db/read-sql.js";
+import { checkAgainstPrisma, compileRowOf, decodeRow, findManyByIds, noteFallback } from "../db/read-sql.js";
 import { BadUserInputError } from "../errors.js";
 import { Prisma, type Invitation, type InvitationEvent, type Membership, type WebhookEndpoint } from "../generated/prisma/client.js";
 import { UUID_RE } from "../ids.js";
@@ -115,13 +115,17 @@ interface KeyRow {
   id: string | null;
   createdAt: Date | null;
   total: number | null;
+  /** The row itself as JSON, when the page's statement builds it (compiled). */
+  row?: unknown;
 }
 
 /**
- * Statement 1: the page's keys and (when asked for) the count, from one snapshot. `where` is a condition on the
- * table's rows (columns unqualified), the same for both halves so the count is the count of the list paged.
+ * The page's keys, (when asked for) the count, and (when `rows` compiles) the page's rows themselves, in one
+ * statement and so from one snapshot. `where` is a condition on the table's rows (columns unqualified), the same for
+ * both halves so the count is the count of the list paged. Rows are built by a scalar subquery per key of the page,
+ * after its LIMIT: per-row work only for the rows of the page, whatever the planner knows of the table.
  */
-async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, withCount: boolean, partition?: Partition) {
+async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, withCount: boolean, partition?: Partition, rows?: Record<string, unknown>) {
   // The alias keeps ORDER BY on the columns (the output column `id` is text, which no index orders).
   const tableSql = Prisma.raw(`"${table}" AS t`);
   const time = Prisma.raw(`t."${LISTS[table].time}"`);
@@ -151,13 +155,23 @@ async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
     page = Prisma.sql`(SELECT t."id"::text AS id, ${time} AS "createdAt", NULL::int AS total FROM ${tableSql}
      WHERE ${where} ${keyset} ORDER BY ${time} ${direction}, t."id" ${direction} LIMIT ${limit})`;
   }
-  const sql = withCount
+  const keysSql = withCount
     ? Prisma.sql`${page} UNION ALL (SELECT NULL, NULL, count(*)::int FROM ${tableSql} WHERE ${countWhere})`
     : page;
-  const rows = await prisma.$queryRaw<KeyRow[]>(sql);
-  const keys = rows.filter((r) => r.id != null).map((r) => ({ id: r.id!, createdAt: new Date(r.createdAt!) }));
-  const total = rows.find((r) => r.id == null)?.total ?? null;
-  return { keys, total };
+  const row = rows ? compileRowOf(table, rows, keysSql.values.length) : null;
+  if (rows && !row) noteFallback(table, rows);
+  const result = row
+    ? await prisma.$queryRawUnsafe<KeyRow[]>(
+        `SELECT p.id, p."createdAt", p.total, (SELECT ${row.expression} FROM "${table}" AS x0 WHERE x0."id" = p.id::uuid) AS "row" FROM (${keysSql.text}) AS p`,
+        ...keysSql.values,
+        ...row.params,
+      )
+    : await prisma.$queryRaw<KeyRow[]>(keysSql);
+  const keyRows = result.filter((r) => r.id != null);
+  const keys = keyRows.map((r) => ({ id: r.id!, createdAt: new Date(r.createdAt!) }));
+  const total = result.find((r) => r.id == null)?.total ?? null;
+  const nodes = row ? new Map(keyRows.map((r) => [r.id!, decodeRow<{ id: string }>(row, r.row)])) : null;
+  return { keys, total, nodes };
 }
 
 /**
@@ -205,21 +219,24 @@ async function readConnection<K extends ListTable, T extends ListRow[K] = ListRo
   const { table, where, args, ctx, info } = options;
   const plan = planPage(args);
   const withCount = selects(info, "totalCount");
-  const { keys, total } = await pageKeys(table, where, plan, withCount, options.partition);
+  const wantsNodes = plan.size > 0 && selects(info, "edges");
+  const query = wantsNodes ? (queryFromInfo({ context: ctx, info, typeName: table, path: ["edges", "node"] }) as Record<string, unknown>) : undefined;
+  const { keys, total, nodes } = await pageKeys(table, where, plan, withCount, options.partition, query);
 
   const more = keys.length > plan.size;
   const pageKeysInOrder = more ? keys.slice(0, plan.size) : keys;
   if (plan.backward) pageKeysInOrder.reverse();
 
   let edges: { cursor: string; node: T }[] = [];
-  if (pageKeysInOrder.length > 0 && selects(info, "edges")) {
-    const query = queryFromInfo({ context: ctx, info, typeName: table, path: ["edges", "node"] }) as Record<string, unknown>;
-    const rows = await findManyByIds<T>(
-      table,
-      pageKeysInOrder.map((k) => k.id),
-      query,
-    );
-    const byId = new Map(rows.map((row) => [row.id, row]));
+  if (pageKeysInOrder.length > 0 && query) {
+    const ids = pageKeysInOrder.map((k) => k.id);
+    let byId: Map<string, T>;
+    if (nodes) {
+      byId = nodes as Map<string, T>;
+      await checkAgainstPrisma(table, ids, query, ids.map((id) => byId.get(id)));
+    } else {
+      byId = new Map((await findManyByIds<T>(table, ids, query)).map((row) => [row.id, row]));
+    }
     edges = pageKeysInOrder.flatMap((k) => {
       const node = byId.get(k.id);
       return node ? [{ cursor: encodeCursor(k), node }] : [];
