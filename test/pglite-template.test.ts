@@ -1,16 +1,18 @@
 /**
  * The migrated PGlite template made at build time (src/db/template.ts): a new data folder started from it holds every
  * migration on disk, applied and recorded, before migrate() runs; a template whose migrations differ from those on
- * disk (one missing, or one whose file changed) is not used, and the folder is created by initdb and migrated.
+ * disk (one missing, or one whose file changed) is not used, and the folder is created by initdb and migrated. Also
+ * the PGlite statistics upkeep (Database.analyze), which the template's tables are the simplest place to check.
  * PGlite only (like test/build.test.ts): it is about the embedded database's files.
  */
+import { existsSync } from "node:fs";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../src/db/client.js";
 import { migrate, readMigrations, type Migration } from "../src/db/migrate.js";
-import { loadTemplate, writeTemplate } from "../src/db/template.js";
+import { extractTemplate, loadTemplate, writeTemplate } from "../src/db/template.js";
 
 let dir: string;
 let migrations: Migration[];
@@ -71,6 +73,44 @@ describe("the PGlite template", () => {
       expect((await recorded(again)).length).toBe(migrations.length);
     } finally {
       await again.close();
+    }
+  });
+
+  it("holds no template databases, and a folder whose unpacking was cut short (no PG_VERSION yet) is unpacked again", async () => {
+    const folder = join(dir, "cut-short");
+    expect(await extractTemplate(folder, template)).toBe(true);
+    expect(existsSync(join(folder, "PG_VERSION"))).toBe(true);
+    // As if the process died before the last file: every other file is there, the marker is not.
+    await rm(join(folder, "PG_VERSION"));
+    const db = await openDatabase({ kind: "pglite", dataDir: folder }, { template });
+    try {
+      expect(await recorded(db)).toEqual(migrations.map((m) => ({ migration_name: m.name, checksum: m.checksum, finished: true })));
+      const session = await db.session();
+      try {
+        expect(await session.query(`SELECT datname FROM pg_database ORDER BY datname`)).toEqual([{ datname: "postgres" }]);
+      } finally {
+        await session.release();
+      }
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("ANALYZE (after start-up, and every 10 minutes) collects statistics for the application's tables", async () => {
+    const db = await openDatabase({ kind: "pglite", dataDir: join(dir, "analyzed") }, { template });
+    try {
+      const session = await db.session();
+      try {
+        await session.exec(`INSERT INTO "User" (id, sub, email, "updatedAt") SELECT gen_random_uuid(), 'sub-' || i, 'u' || i || '@example.com', now() FROM generate_series(1, 40) AS i`);
+        const tuples = async () => (await session.query<{ reltuples: number }>(`SELECT reltuples FROM pg_class WHERE oid = '"User"'::regclass`))[0]!.reltuples;
+        expect(await tuples()).not.toBe(40);
+        await db.analyze();
+        expect(await tuples()).toBe(40);
+      } finally {
+        await session.release();
+      }
+    } finally {
+      await db.close();
     }
   });
 
