@@ -3,15 +3,16 @@
  * included) into one file, dist/main.js, with esbuild. `npm start` runs that file, so a start pays no TypeScript
  * compilation (tsx compiled every module at every start) and loads one module instead of several hundred (resolving
  * and loading node_modules' files one by one was most of a start's CPU time). Left in node_modules: PGlite (it loads
- * its WebAssembly and data files from beside its own module), `graphql` with graphql-shield and graphql-middleware
- * (shield is loaded as CommonJS, see src/permissions/shield.ts, and all must share one `graphql`), and the GraphiQL
- * page (9 MB, imported on the first page asked for). Whitespace and syntax minified, names kept for stack traces.
+ * its WebAssembly and data files from beside its own module) and the GraphiQL page (9 MB, imported on the first page
+ * asked for). graphql-shield and graphql-middleware are bundled as CommonJS with the bundle's one `graphql` (see
+ * bundleShield below). Whitespace and syntax minified, names kept for stack traces.
  * Type checking stays with `npm run typecheck`; `npm run dev` keeps tsx (watch mode).
  *
  * It also prepares dist/pglite-template.tar: a migrated, empty PGlite data directory that a first start on a new data
- * folder loads instead of running initdb and the migrations (see src/db/template.ts).
+ * folder unpacks instead of running initdb and the migrations (see src/db/template.ts).
  */
 import { build } from "esbuild";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const root = fileURLToPath(new URL("..", import.meta.url));
@@ -29,7 +30,25 @@ const common = {
 };
 
 /** Packages that stay in node_modules (see above); every other one is bundled. */
-const EXTERNAL = ["@electric-sql/pglite", "graphql", "graphql-shield", "graphql-middleware", "@graphql-yoga/render-graphiql"];
+const EXTERNAL = ["@electric-sql/pglite", "@graphql-yoga/render-graphiql"];
+
+/**
+ * src/permissions/shield.ts loads graphql-shield and graphql-middleware with a require() of its own (createRequire),
+ * which esbuild cannot follow. In the bundle that line goes, so the same require() calls are esbuild's and bundle
+ * the packages' CommonJS builds, with the one `graphql` that everything else in the bundle uses. Loading them from
+ * node_modules instead cost a start about 140 files (graphql, yup, lodash) to find, read and compile one by one.
+ */
+const bundleShield = {
+  name: "bundle-shield",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]permissions[\\/]shield\.ts$/ }, async (args) => {
+      const source = await readFile(args.path, "utf8");
+      const line = /^const require = createRequire\(import\.meta\.url\);$/m;
+      if (!line.test(source)) throw new Error(`${args.path}: the createRequire line that the build removes is gone; update scripts/build.mjs`);
+      return { contents: source.replace(line, ""), loader: "ts" };
+    });
+  },
+};
 
 /**
  * Bundles `entryPoint` (a path from the package's root) into `outfile` the way dist/main.js is bundled. Also used by
@@ -43,6 +62,7 @@ export function bundle(entryPoint, outfile) {
     sourcemap: true,
     packages: undefined,
     external: EXTERNAL,
+    plugins: [bundleShield],
     minifyWhitespace: true,
     minifySyntax: true,
     // Bundled CommonJS packages call require(); an ES module has none of its own.

@@ -2,10 +2,19 @@
  * `npm start`: runs the compiled server (dist/main.js), building it first when it is missing or older than any
  * source it is built from (a checkout without `npm install`'s `prepare`, or after editing src/ or prisma/).
  */
+import module from "node:module";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { buildServer, output, root } from "./build.mjs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+// Node 22.1 and later keep V8's compiled code of dist/main.js on disk (in the OS temp folder, or NODE_COMPILE_CACHE)
+// and reuse it while the file is unchanged: a start then skips most of parsing and compiling the 5 MB bundle. Node 20
+// has no such cache and starts as before.
+module.enableCompileCache?.();
+
+// As in scripts/build.mjs, which is imported only to build: it loads esbuild, 40 ms of a start that needs no build.
+const root = fileURLToPath(new URL("..", import.meta.url));
+const output = join(root, "dist", "main.js");
 
 async function newest(path) {
   const info = await stat(path).catch(() => null);
@@ -22,6 +31,7 @@ const templateBuilt = (await stat(join(root, "dist", "pglite-template.json")).ca
 const migrations = Math.max(await newest(join(root, "prisma")), await newest(join(root, "package-lock.json")));
 if (sources > built || migrations > templateBuilt) {
   process.stderr.write("Building dist/main.js (sources changed)…\n");
+  const { buildServer } = await import("./build.mjs");
   await buildServer({ template: migrations > templateBuilt });
 }
 await import(pathToFileURL(output).href);

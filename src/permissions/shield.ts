@@ -6,7 +6,9 @@
  * CommonJS build would throw when an `and`/`or` rule runs. So the missing function is given back (only where it is
  * missing) and the CommonJS build is loaded, which looks the function up when it is called. graphql-middleware's
  * `applyMiddleware` comes from its CommonJS build too: it recognises shield's middleware with `instanceof`, which
- * fails across an ES module and a CommonJS copy of the package. Import both from here, never directly.
+ * fails across an ES module and a CommonJS copy of the package. Import both from here, never directly. The build
+ * (scripts/build.mjs) drops the createRequire line below, so that in dist/main.js these require() calls are
+ * esbuild's and the CommonJS builds are bundled.
  */
 import { createRequire } from "node:module";
 import util from "node:util";
