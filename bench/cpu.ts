@@ -4,7 +4,10 @@
  * CPU time, process.cpuUsage, not requests per second). With BENCH_PROFILE=<dir> the server writes a CPU profile of
  * each measurement there (1.cpuprofile, 2.cpuprofile… in the order of BENCH_OPS; open them in Chrome DevTools).
  *
- *   BENCH_OPS=A,B,C BENCH_DURATION=10 BENCH_CONNECTIONS=8 npm run bench:cpu
+ * Besides A, B and C (as in bench/run.ts), T is `{ __typename }` with the owner's token: no resolver touches the
+ * database, so it shows what every request pays before its own work (HTTP, Yoga and its plugins, context, auth).
+ *
+ *   BENCH_OPS=A,B,C,T BENCH_DURATION=10 BENCH_CONNECTIONS=8 npm run bench:cpu
  *   DATABASE_URL=postgres://…/postgres npm run bench:cpu     # PostgreSQL (a database of its own, dropped after)
  */
 import { fork, type ChildProcess } from "node:child_process";
@@ -57,6 +60,7 @@ const A = `query Pending($first: Int) { pendingInvitations(first: $first) { tota
 const B = `query Invitations($id: ID!, $first: Int, $after: String) { organization(id: $id) { invitations(first: $first, after: $after) { totalCount pageInfo { endCursor } edges { node { id email status role { key } invitedBy { name } groups { name } } } } } }`;
 const C = `mutation Create($input: CreateInvitationInput!) { createInvitation(input: $input) { invitation { id } token } }`;
 const bodies: Record<string, { bearer: string; body: () => string }> = {
+  T: { bearer: seeded.owner, body: () => JSON.stringify({ query: "query T { __typename }", operationName: "T" }) },
   A: { bearer: seeded.invitee, body: () => JSON.stringify({ query: A, operationName: "Pending", variables: { first: 20 } }) },
   B: { bearer: seeded.owner, body: () => JSON.stringify({ query: B, operationName: "Invitations", variables: { id: organizationId, first: 50 } }) },
   C: {
