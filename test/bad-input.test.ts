@@ -87,6 +87,14 @@ describe("unstorable text", () => {
     );
   });
 
+  it("the same document is checked again with each request's variables (the walk over it is remembered)", async () => {
+    const query = `query Check($id: ID!, $e: String) { organization(id: $id) { invitations(email: $e) { totalCount } } }`;
+    expect((await app.gql(query, { id: org.id, e: "a@example.test" }, owner.token)).errors).toBeUndefined();
+    expectError(await app.gql(query, { id: org.id, e: "a\u0000@example.test" }, owner.token), { code: "BAD_USER_INPUT", field: "email" });
+    expectError(await app.gql(query, { id: "\uD800", e: "a@example.test" }, owner.token), { code: "BAD_USER_INPUT", field: "id" });
+    expect((await app.gql(query, { id: org.id, e: "b@example.test" }, owner.token)).errors).toBeUndefined();
+  });
+
   it("well-formed unicode (emoji, CJK, combining marks) is accepted as it is", async () => {
     const name = "Équipe 🚀 東京 a\u0301";
     const data = await app.ok(CREATE_ORGANIZATION, { input: { name } }, owner.token);
