@@ -3,7 +3,7 @@
  */
 import { parse } from "graphql";
 import { describe, expect, it } from "vitest";
-import { operationCosts } from "../src/plugins/query-cost.js";
+import { documentCost, operationCosts } from "../src/plugins/query-cost.js";
 import { schema } from "../src/schema/index.js";
 
 function cost(query: string, variables?: Record<string, unknown>): number {
@@ -50,6 +50,18 @@ describe("query cost", () => {
     const withDefault = `query($n: Int = 50) { organization(id: "x") { invitations(first: $n) { edges { node { role { id } } } } } }`;
     expect(cost(withDefault, {})).toBe(52);
     expect(cost(withDefault, { n: 1 })).toBe(3);
+  });
+
+  it("one parsed document (as Yoga's parser cache hands it out) is costed anew for each page size it is sent with", () => {
+    const document = parse(`query($n: Int = 50, $m: Int) { organization(id: "x") { invitations(first: $n) { edges { node { role { id } } } } members(last: $m) { totalCount } } }`);
+    expect(documentCost(schema, document, { n: 100 })).toBe(1 + 101 + 1);
+    expect(documentCost(schema, document, { n: 3 })).toBe(1 + 4 + 1);
+    expect(documentCost(schema, document, {})).toBe(1 + 51 + 1);
+    expect(documentCost(schema, document, { n: null })).toBe(1 + 21 + 1);
+    expect(documentCost(schema, document, { n: "100" })).toBe(1 + 21 + 1);
+    expect(documentCost(schema, document, { n: 100, m: 5 })).toBe(1 + 101 + 1);
+    expect(documentCost(schema, document, { n: 100 })).toBe(1 + 101 + 1);
+    expect(documentCost(schema, document, { n: 3 })).toBe(1 + 4 + 1);
   });
 
   it("a size the server refuses anyway counts as the largest page it could load", () => {

@@ -20,6 +20,7 @@ import {
   isObjectType,
   Kind,
   valueFromASTUntyped,
+  visit,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -177,10 +178,55 @@ export function queryCostPlugin(limit: number): Plugin {
       return ({ valid }) => {
         if (!valid) return;
         const raw = typeof variables === "object" && variables !== null && !Array.isArray(variables) ? (variables as Record<string, unknown>) : {};
-        let cost = 0;
-        for (const value of operationCosts(params.schema, params.documentAST, raw).values()) cost = Math.max(cost, value);
+        const cost = documentCost(params.schema, params.documentAST, raw);
         if (cost > limit) throw costError(cost, limit);
       };
     },
   };
+}
+
+/** Per parsed document: the variables its sizes read, and its cost for the values of those seen so far. */
+interface CostCache {
+  schema: GraphQLSchema;
+  sizeVariables: string[];
+  costs: Map<string, number>;
+}
+
+const costCaches = new WeakMap<DocumentNode, CostCache>();
+/** Distinct size-variable values remembered per document (a page size is 0..100; a client sends a few). */
+const COSTS_PER_DOCUMENT = 64;
+
+/**
+ * The cost of a document's most expensive operation. The cost depends on the variables only through the `first` and
+ * `last` arguments that are variables, so it is remembered per parsed document (Yoga's parser cache hands out the
+ * same object for the same text) and per values of those variables: a client repeating a query with the same page
+ * size pays a map look-up instead of a walk over the document and the schema.
+ */
+export function documentCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>): number {
+  let cache = costCaches.get(document);
+  if (!cache || cache.schema !== schema) {
+    cache = { schema, sizeVariables: sizeVariables(document), costs: new Map() };
+    costCaches.set(document, cache);
+  }
+  // What sizeOf makes of each: a finite number, something else (ignored), or absent (the declared default).
+  const key = cache.sizeVariables
+    .map((name) => (!Object.hasOwn(variables, name) ? "-" : typeof variables[name] === "number" && Number.isFinite(variables[name]) ? String(variables[name]) : "x"))
+    .join(",");
+  const known = cache.costs.get(key);
+  if (known !== undefined) return known;
+  let cost = 0;
+  for (const value of operationCosts(schema, document, variables).values()) cost = Math.max(cost, value);
+  if (cache.costs.size < COSTS_PER_DOCUMENT) cache.costs.set(key, cost);
+  return cost;
+}
+
+/** The names of the variables passed as `first` or `last` anywhere in the document. */
+function sizeVariables(document: DocumentNode): string[] {
+  const names = new Set<string>();
+  visit(document, {
+    Argument(node) {
+      if ((node.name.value === "first" || node.name.value === "last") && node.value.kind === Kind.VARIABLE) names.add(node.value.name.value);
+    },
+  });
+  return [...names];
 }
