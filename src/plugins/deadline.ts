@@ -21,7 +21,12 @@ export function useExecutionDeadline(timeoutMs: number): Plugin {
       setExecuteFn(async (executeArgs) => {
         const controller = new AbortController();
         const outer = (executeArgs as { signal?: AbortSignal }).signal;
-        const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
+        // The client going away (Yoga's signal) aborts execution too. A listener rather than AbortSignal.any, which
+        // cost about 20 µs per request and keeps its signals alive until both are collected.
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted) forward();
+        else outer?.addEventListener("abort", forward, { once: true });
+        const signal = controller.signal;
         let timer: NodeJS.Timeout | undefined;
         const expired = new Promise<ExecutionResult>((resolve) => {
           timer = setTimeout(() => {
@@ -35,6 +40,7 @@ export function useExecutionDeadline(timeoutMs: number): Plugin {
           return await Promise.race([executeFn({ ...executeArgs, signal } as typeof executeArgs) as Promise<ExecutionResult>, expired]);
         } finally {
           clearTimeout(timer);
+          outer?.removeEventListener("abort", forward);
         }
       });
     },
