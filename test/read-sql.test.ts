@@ -99,6 +99,15 @@ it("members, roles, groups and webhook endpoints of an organization", async () =
   expect(data.organization.members.totalCount).toBeGreaterThanOrEqual(3);
 });
 
+it("the root look-ups: invitation(id), user(id), viewer, organization(id)", async () => {
+  const list = await app.ok(`query ($id: ID!) { organization(id: $id) { invitations(first: 20) { edges { node { id invitedBy { id } } } } } }`, { id: org.id }, owner.token);
+  for (const { node } of list.organization.invitations.edges) {
+    const data = await app.ok(`query ($id: ID!, $user: ID!) { invitation(id: $id) { ${INVITATION_FIELDS} } user(id: $user) { id name email } viewer { id name email } }`, { id: node.id, user: node.invitedBy.id }, owner.token);
+    expect(data.invitation.id).toBe(node.id);
+    expect(data.user.id).toBe(node.invitedBy.id);
+  }
+});
+
 it("the shapes of the lists compiled, and nothing fell back to Prisma", () => {
   expect(readSqlCheck.compiled).toBeGreaterThan(8);
   expect(readSqlCheck.fallbacks).toEqual([]);

@@ -316,3 +316,22 @@ export async function findManyByIds<T>(model: string, ids: readonly string[], qu
   await checkAgainstPrisma(model, ids, query, result);
   return result;
 }
+
+/**
+ * The row of `model` with this id, shaped by `query` as Prisma would shape it, or null. `isNull` names columns that
+ * must be NULL too (`deletedAt`: not deleted).
+ */
+export async function findOneById<T>(model: string, id: string, query: Query, isNull: readonly string[] = []): Promise<T | null> {
+  const statement = compileRowOf(model, query, 1);
+  if (!statement) {
+    noteFallback(model, query);
+    const where = { id, ...Object.fromEntries(isNull.map((column) => [column, null])) };
+    return ((await delegateOf(model).findMany({ ...query, where, take: 1 })) as T[])[0] ?? null;
+  }
+  const conditions = isNull.map((column) => ` AND x0."${column}" IS NULL`).join("");
+  const sql = `SELECT ${statement.expression} AS "row" FROM "${model}" AS x0 WHERE x0."id" = $1::uuid${conditions}`;
+  const [row] = await prisma.$queryRawUnsafe<{ row: unknown }[]>(sql, id, ...statement.params);
+  const result = row ? decodeRow<T>(statement, row.row) : null;
+  await checkAgainstPrisma(model, result ? [id] : [], query, result ? [result] : []);
+  return result;
+}

@@ -11,6 +11,7 @@ import { builder, decodeIdOf, encodeId } from "../builder.js";
 import { now } from "../clock.js";
 import type { Context } from "../context.js";
 import { prisma } from "../db/client.js";
+import { findOneById } from "../db/read-sql.js";
 import { AppError, BadUserInputError, withConflicts } from "../errors.js";
 import { UNLIMITED } from "../ratelimit.js";
 import type { Invitation, Membership, Prisma } from "../generated/prisma/client.js";
@@ -177,7 +178,7 @@ builder.queryField("invitation", (t) =>
     description: "The invitee, and members with invitations:read, may read an invitation; anyone else gets NOT_FOUND.",
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args) =>
-      prisma.invitation.findFirst({ ...query, where: { id: decodeIdOf("Invitation", args.id, "id"), ...NOT_DELETED } }),
+      findOneById<Invitation>("Invitation", decodeIdOf("Invitation", args.id, "id"), query, ["deletedAt"]),
   }),
 );
 

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { builder, decodeIdOf } from "../builder.js";
 import { now } from "../clock.js";
 import { prisma } from "../db/client.js";
+import { findOneById } from "../db/read-sql.js";
 import { ConflictError, conflictFrom } from "../errors.js";
 import { Prisma, type Organization } from "../generated/prisma/client.js";
 import { uuidv7 } from "../ids.js";
@@ -96,7 +97,7 @@ builder.queryField("organization", (t) =>
     description: "Members, and invitees with a pending invitation, see an organization; anyone else gets NOT_FOUND.",
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args) =>
-      prisma.organization.findUnique({ ...query, where: { id: decodeIdOf("Organization", args.id, "id") } }),
+      findOneById<Organization>("Organization", decodeIdOf("Organization", args.id, "id"), query),
   }),
 );
 

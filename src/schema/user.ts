@@ -1,5 +1,6 @@
 import { builder, decodeIdOf } from "../builder.js";
-import { prisma } from "../db/client.js";
+import { findOneById } from "../db/read-sql.js";
+import type { User } from "../generated/prisma/client.js";
 import { canSeeEmail, requireViewer } from "../permissions/access.js";
 
 export const UserRef = builder.prismaNode("User", {
@@ -19,7 +20,11 @@ builder.queryField("viewer", (t) =>
   t.prismaField({
     type: "User",
     description: "The signed-in user. UNAUTHENTICATED without a token.",
-    resolve: (query, _root, _args, ctx) => prisma.user.findUniqueOrThrow({ ...query, where: { id: requireViewer(ctx).id } }),
+    resolve: async (query, _root, _args, ctx) => {
+      const user = await findOneById<User>("User", requireViewer(ctx).id, query);
+      if (!user) throw new Error("The signed-in user's row is missing");
+      return user;
+    },
   }),
 );
 
@@ -29,6 +34,6 @@ builder.queryField("user", (t) =>
     nullable: true,
     description: "The viewer and fellow members of their organizations; anyone else gets NOT_FOUND.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args) => prisma.user.findUnique({ ...query, where: { id: decodeIdOf("User", args.id, "id") } }),
+    resolve: (query, _root, args) => findOneById<User>("User", decodeIdOf("User", args.id, "id"), query),
   }),
 );
