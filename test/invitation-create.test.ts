@@ -209,6 +209,23 @@ describe("createInvitation permissions", () => {
     expect(await invitationCount(org)).toBe(before);
   });
 
+  it("checks the default member role for escalation too: a role without members:read cannot invite without a roleId", async () => {
+    const owner = await app.user();
+    const org = await createOrg(app, owner);
+    const created = await app.ok(
+      `mutation ($input: CreateRoleInput!) { createRole(input: $input) { role { id } } }`,
+      { input: { organizationId: org.id, name: "Recruiter", permissions: ["invitations:create"] } },
+      owner.token,
+    );
+    const recruiter = await app.user({ name: "Recruiter" });
+    const invitation = await invite(app, owner, org.id, recruiter.email, { roleId: created.createRole.role.id });
+    expect((await accept(app, recruiter, { invitationId: invitation.id })).errors).toBeUndefined();
+    const before = await invitationCount(org);
+    // The member role (the default) holds members:read, which the recruiter lacks.
+    expectError(await tryInvite(app, recruiter, org.id, uniqueEmail()), { code: "FORBIDDEN", reason: "ROLE_ESCALATION" });
+    expect(await invitationCount(org)).toBe(before);
+  });
+
   it("lets an owner invite an owner", async () => {
     const owner = await app.user();
     const org = await createOrg(app, owner);

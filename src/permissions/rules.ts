@@ -151,6 +151,8 @@ export const canCreateInvitation = check("canCreateInvitation", async (_p, args,
   requireViewer(ctx);
   const { organizationId: orgGlobalId, roleId } = input(args) as { organizationId: string; roleId?: string | null };
   const organizationId = decodeIdOf("Organization", orgGlobalId, "organizationId");
+  // Without a roleId the member role is granted: the viewer's memberships and that role in one statement.
+  if (roleId == null) await ctx.loaders.accessAndDefaultRole(organizationId);
   await requireOrganizationPermission(ctx, organizationId, "invitations:create");
   const role = await invitationRole(ctx.loaders, organizationId, roleId);
   await requireNoEscalation(ctx, organizationId, role.permissions);
