@@ -81,6 +81,7 @@ async function main(): Promise<void> {
 
   let db: Database | undefined;
   let worker: Worker | undefined;
+  let migrationsApplied = 0;
   const startUp = (async () => {
     db = await openDatabase(config.database);
     metrics?.setPoolStats(db.poolStats);
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
     const session = await db.session();
     try {
       const result = await migrate(session);
+      migrationsApplied = result.applied.length;
       logger.info("migrations", { database: where, applied: result.applied, alreadyApplied: result.alreadyApplied.length });
     } finally {
       await session.release();
@@ -170,10 +172,15 @@ async function main(): Promise<void> {
   }
   if (stopping) return;
   ready = true;
-  // Fresh planner statistics where nothing else collects them (PGlite), after the migrations but off the start-up's
-  // critical path: a request that comes meanwhile waits for it on PGlite's one connection.
-  db!.analyze().catch((error: unknown) => logger.warn("ANALYZE after start-up failed", { error }));
-  worker = startOutboxWorker(config, logger, port);
+  // Fresh planner statistics where nothing else collects them (PGlite) when migrations changed the schema; otherwise
+  // the statistics kept in the data folder hold until the periodic ANALYZE (src/db/client.ts). A new folder comes
+  // from the template, statistics included.
+  if (migrationsApplied > 0) db!.analyze().catch((error: unknown) => logger.warn("ANALYZE after start-up failed", { error }));
+  // The worker's first pass (the expiry sweep, deliveries left from before the start) comes one poll interval after
+  // ready rather than at once: it is the first Prisma query of the process (about 0.3 s of CPU to load Prisma's
+  // query compiler), and on PGlite it holds the one connection and the event loop, so the readiness probe and the
+  // first requests would queue behind it. A change that writes deliveries wakes the worker at once anyway.
+  worker = startOutboxWorker(config, logger, port, { firstPassDelayMs: config.outbox.pollMs });
   logger.info("ready", { url: `http://localhost:${port}/graphql` });
   if (config.email.mode === "off") logger.warn("invitation emails are off: set SMTP_URL and EMAIL_FROM to send them");
   if (config.webhooks.allowPrivate && config.nodeEnv === "production") {

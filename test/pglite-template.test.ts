@@ -96,7 +96,7 @@ describe("the PGlite template", () => {
     }
   });
 
-  it("ANALYZE (after start-up, and every 10 minutes) collects statistics for the application's tables", async () => {
+  it("ANALYZE (after migrations, and every 10 minutes) collects statistics for the application's tables", async () => {
     const db = await openDatabase({ kind: "pglite", dataDir: join(dir, "analyzed") }, { template });
     try {
       const session = await db.session();

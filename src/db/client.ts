@@ -50,6 +50,7 @@ export interface OpenOptions {
 let current: Database | undefined;
 
 const PGLITE_ANALYZE_INTERVAL_MS = 10 * 60_000;
+const PGLITE_FIRST_ANALYZE_MS = 60_000;
 
 /** Every table outside PostgreSQL's own schemas, as one comma-separated list of quoted names (null: none). */
 const APPLICATION_TABLES = `
@@ -230,8 +231,12 @@ async function openPGlite(dataDir: string, options: OpenOptions): Promise<Databa
   };
   // The lists' plans hold without statistics (see src/schema/connections.ts), but the rest of the planner does
   // better with them, and on PGlite nothing else collects them as data grows. ANALYZE samples, so it stays cheap.
-  const maintenance = setInterval(() => void analyze().catch(() => {}), PGLITE_ANALYZE_INTERVAL_MS);
-  maintenance.unref();
+  // The first comes a minute after opening (what an earlier run wrote since its last ANALYZE), not at once: at
+  // start-up it would stand in front of the first requests on PGlite's one connection.
+  let maintenance = setTimeout(function again() {
+    void analyze().catch(() => {});
+    maintenance = setTimeout(again, PGLITE_ANALYZE_INTERVAL_MS).unref();
+  }, PGLITE_FIRST_ANALYZE_MS).unref();
   return {
     kind: "pglite",
     prisma,
@@ -251,7 +256,7 @@ async function openPGlite(dataDir: string, options: OpenOptions): Promise<Databa
     },
     analyze,
     async close() {
-      clearInterval(maintenance);
+      clearTimeout(maintenance);
       await prisma.$disconnect();
       await pglite.close();
       if (current?.prisma === prisma) current = undefined;

@@ -14,6 +14,7 @@ export function startOutboxWorker(
   config: Pick<Config, "email" | "outbox"> & Partial<Pick<Config, "webhooks">>,
   logger: Logger,
   port: number,
+  options: { firstPassDelayMs?: number } = {},
 ): Worker {
   // Webhooks have no "off": an organization without endpoints simply has no webhook deliveries. Unconfigured, the
   // defaults of src/config.ts (https to public addresses, 10 s).
@@ -27,6 +28,6 @@ export function startOutboxWorker(
         : createEmailSender({ mode: "log", inviteUrlTemplate, logger });
   }
   const worker = createWorker({ senders, logger, ...config.outbox });
-  worker.start();
+  worker.start({ delayMs: options.firstPassDelayMs });
   return worker;
 }

@@ -58,7 +58,8 @@ export interface RunResult {
 export interface Worker {
   /** One pass: the expiry sweep (when due), then one batch of due deliveries. */
   runOnce(options?: { now?: Date; sweep?: boolean }): Promise<RunResult>;
-  start(): void;
+  /** Polls from now on; the first pass after `delayMs` (0: at once). A wake() brings it forward. */
+  start(options?: { delayMs?: number }): void;
   wake(): void;
   /**
    * Stops polling and waits for the batch in flight, at most `graceMs` (default: as long as it takes); what is then
@@ -179,9 +180,9 @@ export function createWorker(options: WorkerOptions): Worker {
 
   const worker: Worker = {
     runOnce,
-    start() {
+    start({ delayMs = 0 } = {}) {
       workers.add(worker);
-      schedule(0);
+      schedule(delayMs);
     },
     wake() {
       if (running) wakeRequested = true;
