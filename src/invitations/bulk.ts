@@ -18,7 +18,7 @@ import { recordEventsWithEmails } from "../events/record.js";
 import { Prisma, type Invitation } from "../generated/prisma/client.js";
 import { uuidv7 } from "../ids.js";
 import type { RequestBudgets } from "../ratelimit.js";
-import { addressStates, domainAllowed, domainNotAllowed, lockAddresses, seatLimitReached, seatsLeft, takenError } from "./lifecycle.js";
+import { addressChecks, domainAllowed, domainNotAllowed, seatLimitReached, seatsLeft, takenError } from "./lifecycle.js";
 import { newToken } from "./token.js";
 
 type Tx = Prisma.TransactionClient;
@@ -93,10 +93,12 @@ export async function createMany(
   const open = () => items.flatMap((item, index) => (item && !outcomes[index] ? [{ item, index }] : []));
   if (open().length === 0) return;
 
-  const limits = await lockAddresses(
+  // Locks and checks every open address at once (a refused domain's address too: it only retires what had expired).
+  const { limits, states, seatsUsed } = await addressChecks(
     tx,
     organizationId,
     open().map(({ item }) => item.email),
+    now,
   );
   for (const { item, index } of open()) {
     if (!domainAllowed(limits, item.email)) outcomes[index] = { error: domainNotAllowed(item.email) };
@@ -104,13 +106,6 @@ export async function createMany(
   const candidates = open();
   if (candidates.length === 0) return;
 
-  const { states, seatsUsed } = await addressStates(
-    tx,
-    organizationId,
-    candidates.map(({ item }) => item.email),
-    now,
-    limits.seatLimit !== null,
-  );
   let free = seatsLeft(limits, seatsUsed);
   const chosen: Array<{ item: BulkItem; index: number; id: string; token: string; hash: string }> = [];
   for (const { item, index } of candidates) {

@@ -293,11 +293,10 @@ export interface OrganizationLimits {
 }
 
 /**
- * The locks of the transactions that create or resend invitations, in one statement: the address locks of `emails`
- * (lockAddress; taken in sorted order, so two bulk invitations sharing addresses cannot deadlock), then the
- * organization's row (FOR NO KEY UPDATE, which does not block the foreign-key checks of other writes), which
- * serialises everything that takes seats in one organization: a seat counted by the next statement (a new snapshot)
- * stays counted until commit. Returns the organization's limits as of the lock (NOT_FOUND when it is gone).
+ * The locks of the transaction that resends an invitation, in one statement: the address locks of `emails`
+ * (lockAddress; in sorted order, as invitation_address_checks takes a bulk's), then the organization's row (FOR NO
+ * KEY UPDATE, which does not block the foreign-key checks of other writes), which serialises everything that takes
+ * seats in one organization: a seat counted by the next statement (a new snapshot) stays counted until commit. Returns the organization's limits as of the lock (NOT_FOUND when it is gone).
  */
 export async function lockAddresses(tx: Tx, organizationId: string, emails: readonly string[]): Promise<OrganizationLimits> {
   const keys = [...new Set(emails.map((email) => addressLockKey(organizationId, email)))].sort();
@@ -361,39 +360,25 @@ function refuseTaken(email: string, state: AddressState | undefined): void {
 }
 
 /**
- * One round trip for the checks before inviting `emails` (one or a bulk's hundred): retires their pending-but-expired
- * invitations (retireExpired), and returns for each whether it is a member or invited, and (with `countSeats`) the
- * seats used: members plus pending, unexpired invitations. The update runs whatever the answer; a refusal makes the
- * caller throw, which rolls it back with the rest of the transaction (bulk creation keeps it: it retires only what
- * had expired anyway).
+ * The locks and checks before inviting `emails` (a bulk's hundred), in one statement: invitation_address_checks
+ * (migration 0006) takes the address locks and the organization's row lock (held until the transaction `tx` commits),
+ * retires the addresses' pending-but-expired invitations (retireExpired), and answers for each whether it is a member
+ * or invited, with the organization's limits and, when it has a seat limit, the seats used: members plus pending,
+ * unexpired invitations. Read after the locks were granted, so they stay true until commit. `emails` must not be
+ * empty; NOT_FOUND when the organization is gone.
  */
-export async function addressStates(
+export async function addressChecks(
   tx: Tx,
   organizationId: string,
   emails: readonly string[],
   now: Date,
-  countSeats: boolean,
-): Promise<{ states: Map<string, AddressState>; seatsUsed: number | null }> {
-  const at = Prisma.sql`${now.toISOString()}::timestamptz`;
-  const org = Prisma.sql`${organizationId}::uuid`;
-  const seats = countSeats ? Prisma.sql`(${seatsUsedSql(org, at)})` : Prisma.sql`NULL::int`;
-  const rows = await tx.$queryRaw<Array<{ email: string; member: boolean; invited: boolean; seatsUsed: number | null }>>(Prisma.sql`
-    WITH retired AS (
-      UPDATE "Invitation" SET "status" = 'EXPIRED', "updatedAt" = ${at}
-       WHERE "organizationId" = ${org} AND "email" = ANY(${[...emails]}::text[]) AND "status" = 'PENDING'
-         AND "expiresAt" <= ${at} AND "deletedAt" IS NULL
-      RETURNING 1
-    )
-    SELECT e."email",
-      EXISTS (SELECT 1 FROM "Membership" m JOIN "User" u ON u."id" = m."userId"
-              WHERE m."organizationId" = ${org} AND u."email" = e."email") AS "member",
-      EXISTS (SELECT 1 FROM "Invitation" i
-              WHERE i."organizationId" = ${org} AND i."email" = e."email" AND i."status" = 'PENDING'
-                AND i."expiresAt" > ${at} AND i."deletedAt" IS NULL) AS "invited",
-      ${seats} AS "seatsUsed"
-    FROM unnest(${[...emails]}::text[]) AS e("email")`);
+): Promise<{ limits: OrganizationLimits; states: Map<string, AddressState>; seatsUsed: number | null }> {
+  const rows = await tx.$queryRaw<Array<AddressState & OrganizationLimits & { email: string; seatsUsed: number | null }>>`
+    SELECT * FROM invitation_address_checks(${organizationId}::uuid, ${[...emails]}::text[], ${now}::timestamptz)`;
+  const first = rows[0];
+  if (!first) throw new NotFoundError("Organization");
   const states = new Map(rows.map((row) => [row.email, { member: row.member, invited: row.invited }]));
-  return { states, seatsUsed: rows[0]?.seatsUsed ?? (countSeats ? 0 : null) };
+  return { limits: { seatLimit: first.seatLimit, allowedEmailDomains: first.allowedEmailDomains }, states, seatsUsed: first.seatsUsed };
 }
 
 /** Seats used in an organization: members plus pending, unexpired invitations (as an int). */
