@@ -243,7 +243,7 @@ export function fromPrismaError(error: unknown): AppError | undefined {
 const LIBRARY_CODES: Record<string, string> = {
   // Unknown operationName, or several operations and none named.
   OPERATION_RESOLUTION_FAILURE: "BAD_REQUEST",
-  // A body over MAX_BODY_BYTES (Yoga's maxRequestBodySize); it keeps its 413.
+  // A body over MAX_BODY_BYTES (src/plugins/body-limit.ts, Yoga's error); it keeps its 413.
   REQUEST_ENTITY_TOO_LARGE: "BAD_REQUEST",
 };
 

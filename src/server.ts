@@ -77,8 +77,8 @@ export function createServer(options: ServerOptions): Server {
     healthCheckEndpoint: false as unknown as string,
     landingPage: false,
     graphiql: options.config.exposure.graphiql ? graphiqlOptions(options.config) : false,
-    // Checked from Content-Length before reading, and while streaming a chunked body: 413 before JSON parsing.
-    maxRequestBodySize: options.config.maxBodyBytes,
+    // MAX_BODY_BYTES is bodyLimitPlugin's (Yoga's check, without counting a body node has framed by Content-Length).
+    maxRequestBodySize: false,
     renderGraphiQL: renderGraphiQLLazily,
     logging: {
       debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1) }),
@@ -100,7 +100,6 @@ export function createServer(options: ServerOptions): Server {
       ...(options.config.nodeEnv === "production" ? [] : [invitePage({ config: options.config, logger, rateLimiter, graphql: () => yoga })]),
       requestErrorCodes(),
       inputGuard(),
-      bodyLimitPlugin(),
       queryLimitsPlugin(options.config.queryLimits),
       queryCostPlugin(options.config.queryLimits.cost),
       exposurePlugin(options.config.exposure),
@@ -108,6 +107,8 @@ export function createServer(options: ServerOptions): Server {
       ...(rateLimiter ? [rateLimiter.plugin] : []),
       ...(options.metrics?.plugins ?? []),
       useExecutionDeadline(options.config.requestTimeoutMs),
+      // Last: it wraps the request parser the plugins above have chosen.
+      bodyLimitPlugin(options.config.maxBodyBytes),
     ],
     context: async (initial): Promise<Context> => {
       const { request } = initial;

@@ -3,6 +3,7 @@
  * is announced (Content-Length) or not (chunked), through the fetch handler and through the node HTTP server.
  */
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type TestApp } from "./helpers/app.js";
 import { killAll, spawnServer, type ServerProcess } from "./helpers/processes.js";
@@ -125,6 +126,25 @@ describe("through the node HTTP server (src/main.ts)", () => {
     const over = await post(bodyOf(LIMIT + 1), false);
     expectTooLarge(over.status, over.body);
     expect(over.connection).toBe("close");
+  });
+
+  it("bytes past a Content-Length are never read as the body: node frames it (so such a body is not counted again)", async () => {
+    // A request announcing a small body and, on the same connection right behind its last byte, a second request:
+    // node reads those bytes as the next request, never as more of the first one's body.
+    const body = bodyOf(100);
+    const first = `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const second = `GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`;
+    const url = new URL(server.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      const socket = connect(Number(url.port), url.hostname, () => socket.write(first + second));
+      socket.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+      socket.on("error", reject);
+      socket.on("close", () => resolve(text));
+    });
+    expect(answer.match(/HTTP\/1\.1 \d+/g), answer).toEqual(["HTTP/1.1 200", "HTTP/1.1 200"]);
+    expect(answer).toContain(JSON.stringify({ data: { __typename: "Query" } }));
+    expect(answer).toContain(JSON.stringify({ status: "ok" }));
   });
 
   it("chunked over the limit: 413; at the limit: served; and the server goes on serving", async () => {
