@@ -30,6 +30,9 @@ const env: Record<string, string> = {
   JWT_SECRET: "bench-secret-0123456789-0123456789-0123",
   BENCH_TAG: tag,
   BENCH_SIZES: "1000",
+  // As deployed (docs/operations.md): bench/server.ts gives it to the configuration, but graphql-js reads it from the
+  // environment as it loads, and outside production it checks every failed instanceof for a second copy of itself.
+  NODE_ENV: "production",
 };
 const dropDatabase = await benchDatabase(env, "benchcpu", tag);
 

@@ -56,6 +56,9 @@ const env: Record<string, string> = {
   JWT_SECRET: "bench-secret-0123456789-0123456789-0123",
   BENCH_TAG: tag,
   BENCH_SIZES: sizes.join(","),
+  // As deployed (docs/operations.md): bench/server.ts gives it to the configuration, but graphql-js reads it from the
+  // environment as it loads, and outside production it checks every failed instanceof for a second copy of itself.
+  NODE_ENV: "production",
 };
 const dropDatabase = await benchDatabase(env, "bench", tag);
 
