@@ -19,7 +19,7 @@
  */
 import { LRUCache } from "lru-cache";
 import { getDatamodel } from "../generated/pothos-types.js";
-import { prisma } from "./client.js";
+import { prisma, readRows } from "./client.js";
 
 type Query = Record<string, unknown>;
 
@@ -311,7 +311,7 @@ export async function findManyByIds<T>(model: string, ids: readonly string[], qu
     return (await delegateOf(model).findMany({ ...query, where: { id: { in: [...ids] } } })) as T[];
   }
   const sql = `SELECT ${statement.expression} AS "row" FROM "${model}" AS x0 WHERE x0."id" = ANY($1::uuid[])`;
-  const rows = await prisma.$queryRawUnsafe<{ row: unknown }[]>(sql, [...ids], ...statement.params);
+  const rows = await readRows<{ row: unknown }>(sql, [[...ids], ...statement.params]);
   const result = rows.map((r) => decodeRow<T>(statement, r.row));
   await checkAgainstPrisma(model, ids, query, result);
   return result;
@@ -330,7 +330,7 @@ export async function findOneById<T>(model: string, id: string, query: Query, is
   }
   const conditions = isNull.map((column) => ` AND x0."${column}" IS NULL`).join("");
   const sql = `SELECT ${statement.expression} AS "row" FROM "${model}" AS x0 WHERE x0."id" = $1::uuid${conditions}`;
-  const [row] = await prisma.$queryRawUnsafe<{ row: unknown }[]>(sql, id, ...statement.params);
+  const [row] = await readRows<{ row: unknown }>(sql, [id, ...statement.params]);
   const result = row ? decodeRow<T>(statement, row.row) : null;
   await checkAgainstPrisma(model, result ? [id] : [], query, result ? [result] : []);
   return result;

@@ -13,7 +13,7 @@
 import type { GraphQLResolveInfo, SelectionSetNode } from "graphql";
 import { Kind, print } from "graphql";
 import { queryFromInfo } from "@pothos/plugin-prisma";
-import { prisma } from "../db/client.js";
+import { readRows } from "../db/client.js";
 import { checkAgainstPrisma, compileRowOf, decodeRow, findManyByIds, noteFallback } from "../db/read-sql.js";
 import { BadUserInputError } from "../errors.js";
 import { Prisma, type Invitation, type InvitationEvent, type Membership, type WebhookEndpoint } from "../generated/prisma/client.js";
@@ -113,7 +113,7 @@ export interface Partition {
 
 interface KeyRow {
   id: string | null;
-  createdAt: Date | null;
+  createdAt: string | Date | null;
   total: number | null;
   /** The row itself as JSON, when the page's statement builds it (compiled). */
   row?: unknown;
@@ -161,12 +161,11 @@ async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
   const row = rows ? compileRowOf(table, rows, keysSql.values.length) : null;
   if (rows && !row) noteFallback(table, rows);
   const result = row
-    ? await prisma.$queryRawUnsafe<KeyRow[]>(
+    ? await readRows<KeyRow>(
         `SELECT p.id, p."createdAt", p.total, (SELECT ${row.expression} FROM "${table}" AS x0 WHERE x0."id" = p.id::uuid) AS "row" FROM (${keysSql.text}) AS p`,
-        ...keysSql.values,
-        ...row.params,
+        [...keysSql.values, ...row.params],
       )
-    : await prisma.$queryRaw<KeyRow[]>(keysSql);
+    : await readRows<KeyRow>(keysSql.text, keysSql.values);
   const keyRows = result.filter((r) => r.id != null);
   const keys = keyRows.map((r) => ({ id: r.id!, createdAt: new Date(r.createdAt!) }));
   const total = result.find((r) => r.id == null)?.total ?? null;
