@@ -10,7 +10,7 @@
  *   2. the page's rows by primary key, with the relations the query selects joined in (Pothos' `queryFromInfo`):
  *      per-row work only for the rows of the page.
  */
-import type { GraphQLResolveInfo, SelectionSetNode } from "graphql";
+import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from "graphql";
 import { Kind, print } from "graphql";
 import { queryFromInfo } from "@pothos/plugin-prisma";
 import { readRows } from "../db/client.js";
@@ -185,7 +185,7 @@ export function keysetConnection<K extends ListTable>(options: KeysetOptions<K>)
   const loaders = (ctx as { loaders?: object }).loaders ?? ctx;
   let cache = sameListCache.get(loaders);
   if (!cache) sameListCache.set(loaders, (cache = new Map()));
-  const key = JSON.stringify([table, where.sql, where.values, options.partition ?? null, args, info.fieldNodes.map((node) => print({ ...node, alias: undefined })), info.parentType.name]);
+  const key = JSON.stringify([table, where.sql, where.values, options.partition ?? null, args, info.fieldNodes.map(printedWithoutAlias), info.parentType.name]);
   let result = cache.get(key) as Promise<ConnectionResult<ListRow[K]>> | undefined;
   if (!result) {
     result = readConnection(options);
@@ -195,6 +195,14 @@ export function keysetConnection<K extends ListTable>(options: KeysetOptions<K>)
 }
 
 const sameListCache = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/** A field node as text without its alias, printed once per parsed document (Yoga caches documents, so nodes recur). */
+const printedNodes = new WeakMap<FieldNode, string>();
+function printedWithoutAlias(node: FieldNode): string {
+  let text = printedNodes.get(node);
+  if (text === undefined) printedNodes.set(node, (text = print({ ...node, alias: undefined })));
+  return text;
+}
 
 /** The row type of each list's table. */
 interface ListRow {
