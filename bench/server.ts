@@ -14,9 +14,13 @@ import { openDatabase } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
 import { onQuery } from "../src/db/query-log.js";
 import { createLogger } from "../src/logger.js";
+import { tuneHeap } from "../src/heap.js";
 import { createServer } from "../src/server.js";
 import { seedInvitations, seedInvitee } from "./seed.js";
 import { Meter, type BenchMessage, type Seeded } from "./meter.js";
+
+// As src/main.ts does: the heap settings the product runs with.
+tuneHeap();
 
 const tag = process.env.BENCH_TAG!;
 const sizes = (process.env.BENCH_SIZES ?? "1000,10000").split(",").map(Number);

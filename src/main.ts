@@ -18,9 +18,11 @@ import { createServer } from "./server.js";
 import { createDrain } from "./shutdown.js";
 import { startOutboxWorker } from "./events/start.js";
 import { createHub } from "./subscriptions/hub.js";
+import { tuneHeap } from "./heap.js";
 import type { Worker } from "./events/worker.js";
 
 async function main(): Promise<void> {
+  tuneHeap();
   let config: Config;
   try {
     config = loadConfig();
