@@ -2,7 +2,8 @@
  * The migrated PGlite template made at build time (src/db/template.ts): a new data folder started from it holds every
  * migration on disk, applied and recorded, before migrate() runs; a template whose migrations differ from those on
  * disk (one missing, or one whose file changed) is not used, and the folder is created by initdb and migrated. Also
- * the PGlite statistics upkeep (Database.analyze), which the template's tables are the simplest place to check.
+ * the PGlite statistics upkeep (Database.analyze) and the settings PGlite starts with, which the template's tables are
+ * the simplest place to check.
  * PGlite only (like test/build.test.ts): it is about the embedded database's files.
  */
 import { existsSync } from "node:fs";
@@ -111,6 +112,19 @@ describe("the PGlite template", () => {
       }
     } finally {
       await db.close();
+    }
+  });
+
+  it("PGlite starts with the server's settings: shared_buffers 16 MB, not PostgreSQL's 128 MB (src/db/pglite-settings.ts)", async () => {
+    for (const dataDir of [join(dir, "settings"), "memory://settings"]) {
+      const db = await openDatabase({ kind: "pglite", dataDir }, { template });
+      try {
+        const session = await db.session();
+        expect(await session.query(`SHOW shared_buffers`)).toEqual([{ shared_buffers: "16MB" }]);
+        await session.release();
+      } finally {
+        await db.close();
+      }
     }
   });
 

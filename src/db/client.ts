@@ -9,6 +9,7 @@ import type pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { DATABASE_TIMEOUT_DEFAULTS, type Config, type DatabaseTimeouts } from "../config.js";
 import { PrismaClient } from "../generated/prisma/client.js";
+import { pgliteStartParams } from "./pglite-settings.js";
 import { countingAdapter } from "./query-log.js";
 import { extractTemplate, holdsDatabase, loadTemplate } from "./template.js";
 
@@ -265,7 +266,7 @@ async function openPGlite(dataDir: string, options: OpenOptions): Promise<Databa
     if (inMemory) loadDataDir = await loadTemplate(options.template);
     else if (!holdsDatabase(dataDir)) await extractTemplate(dataDir, options.template);
   }
-  const pglite = await PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {});
+  const pglite = await PGlite.create(dataDir, { startParams: pgliteStartParams(), ...(loadDataDir ? { loadDataDir } : {}) });
   // pglite-prisma-adapter is typed against an older @prisma/driver-adapter-utils.
   // No time limits here: PGlite runs each statement on the event loop, where no timer can interrupt it, and a
   // `SET statement_timeout` never fires. What bounds a request on PGlite is what is checked before execution.
