@@ -53,7 +53,7 @@ export async function writeTemplate(file = TEMPLATE_FILE, migrations?: Migration
 }
 
 /** Whether the template exists and holds exactly the migrations on disk (same names, same checksums, same order). */
-async function isCurrent(file: string, migrations?: Migration[]): Promise<boolean> {
+export async function isCurrent(file: string, migrations?: Migration[]): Promise<boolean> {
   if (!existsSync(file) || !existsSync(manifestOf(file))) return false;
   let manifest: Manifest;
   try {
