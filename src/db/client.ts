@@ -134,6 +134,16 @@ function readerOf(factory: { connect(): Promise<unknown> }): Database["read"] {
   };
 }
 
+/**
+ * A timestamp as `Database.read` returns it: adapter-pg writes the offset ("2026-11-29T20:29:38.565+00:00"), the
+ * PGlite adapter writes UTC without one ("2026-11-29 20:29:45.362"), which `new Date` would read as local time.
+ */
+export function timestampOf(value: unknown): Date {
+  if (value instanceof Date) return value;
+  const text = String(value);
+  return new Date(/(Z|[+-]\d\d(:?\d\d)?)$/i.test(text) ? text : `${text.replace(" ", "T")}Z`);
+}
+
 /** Database.read on the open database. */
 export function readRows<T = Record<string, unknown>>(sql: string, args: unknown[]): Promise<T[]> {
   return currentDatabase().read(sql, args) as Promise<T[]>;

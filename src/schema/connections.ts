@@ -13,7 +13,7 @@
 import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from "graphql";
 import { Kind, print } from "graphql";
 import { queryFromInfo } from "@pothos/plugin-prisma";
-import { readRows } from "../db/client.js";
+import { readRows, timestampOf } from "../db/client.js";
 import { checkAgainstPrisma, compileRowOf, decodeRow, findManyByIds, noteFallback } from "../db/read-sql.js";
 import { BadUserInputError } from "../errors.js";
 import { Prisma, type Invitation, type InvitationEvent, type Membership, type WebhookEndpoint } from "../generated/prisma/client.js";
@@ -167,7 +167,7 @@ async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
       )
     : await readRows<KeyRow>(keysSql.text, keysSql.values);
   const keyRows = result.filter((r) => r.id != null);
-  const keys = keyRows.map((r) => ({ id: r.id!, createdAt: new Date(r.createdAt!) }));
+  const keys = keyRows.map((r) => ({ id: r.id!, createdAt: timestampOf(r.createdAt) }));
   const total = result.find((r) => r.id == null)?.total ?? null;
   const nodes = row ? new Map(keyRows.map((r) => [r.id!, decodeRow<{ id: string }>(row, r.row)])) : null;
   return { keys, total, nodes };

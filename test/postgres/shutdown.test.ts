@@ -194,6 +194,18 @@ describe("SIGTERM while a request cannot finish", () => {
     expect(exitMs).toBeLessThan(timeoutMs + 1_000);
     expect(server.stderr()).toContain("requests still in flight at the shutdown timeout");
 
+    // createInvitation is one statement outside any transaction: what ends it once its client is gone is PostgreSQL
+    // noticing the closed connection (client_connection_check_interval, set by the pool, 1 s) while it waits on the
+    // lock. Released only after that, the lock lets nothing through: the cut statement wrote nothing. (Released
+    // before, the statement would complete as one atomic write whose answer was lost, like any commit just before a
+    // crash.)
+    const noticed = Date.now() + 10_000;
+    for (;;) {
+      const waiting = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      if (waiting.rows.length === 0) break;
+      if (Date.now() > noticed) throw new Error("PostgreSQL never ended the statement of the exited server");
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await admin.query(`SELECT pg_advisory_unlock_all()`);
     const after = await admin.query(`SELECT 1 FROM "Invitation" WHERE email = $1`, [email]);
     expect(after.rows).toHaveLength(0);
