@@ -186,8 +186,16 @@ function compileRow(model: string, query: Query | true, alias: string, params: P
     if (field.kind !== "object") {
       if (value !== true) throw new Unsupported(`scalar ${name}`);
       if (field.kind === "scalar" && !SCALAR_TYPES.has(field.type)) throw new Unsupported(`type ${field.type}`);
+      if (field.type === "DateTime" && !field.isList) {
+        // As milliseconds since the epoch: `new Date(number)` is several times cheaper than parsing the text
+        // PostgreSQL would write, the JSON is shorter, and PostgreSQL skips formatting a time zone (columns are
+        // timestamptz(3), so the value is exact).
+        pairs.push(`'${name}', round(date_part('epoch', ${alias}."${name}") * 1000)::int8`);
+        decoders.push([name, toDate]);
+        continue;
+      }
+      if (field.type === "DateTime") throw new Unsupported("DateTime[]");
       pairs.push(`'${name}', ${alias}."${name}"`);
-      if (field.type === "DateTime") decoders.push([name, field.isList ? (v) => v?.map(toDate) : toDate]);
       continue;
     }
     // A relation.
