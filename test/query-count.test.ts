@@ -191,7 +191,8 @@ describe("each list's statement count is fixed: page size 5 or 100, first or sec
     );
   });
 
-  // The viewer's memberships (the permission check), the organization, then as above.
+  // The viewer's memberships (the permission check), then as above: the organization itself is not read when the
+  // selection needs only its id and lists (src/schema/organization.ts).
   test("organization.invitations", async () => {
     await expectFixedCost(
       (f) => ({
@@ -201,7 +202,7 @@ describe("each list's statement count is fixed: page size 5 or 100, first or sec
         path: ["organization", "invitations"],
         rows: f.size,
       }),
-      4,
+      3,
     );
   });
 
@@ -220,7 +221,7 @@ describe("each list's statement count is fixed: page size 5 or 100, first or sec
     );
   });
 
-  // The viewer's memberships, the organization, the page's keys, count and rows (one statement).
+  // The viewer's memberships, the page's keys, count and rows (one statement).
   test("organization.members", async () => {
     await expectFixedCost(
       (f) => ({
@@ -230,7 +231,7 @@ describe("each list's statement count is fixed: page size 5 or 100, first or sec
         path: ["organization", "members"],
         rows: f.size + 1,
       }),
-      3,
+      2,
     );
   });
 
@@ -309,5 +310,26 @@ describe("createInvitations", () => {
     expect(hundred.count, hundred.statements.join("\n")).toBe(9);
     expect(hundred.statements.filter((sql) => /^\s*(INSERT|UPDATE|DELETE|WITH)/i.test(sql))).toHaveLength(3);
     expect(hundred.statements.at(-1)).toMatch(/COMMIT/);
+  });
+});
+
+describe("organization(id) answered from its id", () => {
+  // The shortcut holds only for selections that need nothing of the row: any other field reads it, and an outsider
+  // is still refused by the rule before the resolver runs.
+  test("reads the row when a field needs it; refuses an outsider either way", async () => {
+    const { owner, orgId } = fixtures[0]!;
+    const lists = `query ($id: ID!) { organization(id: $id) { id ... on Organization { invitations(first: 1) { totalCount } } } }`;
+    const named = `query ($id: ID!) { organization(id: $id) { id ...F } } fragment F on Organization { name invitations(first: 1) { totalCount } }`;
+    const idOnly = await app.countQueries(() => app.ok(lists, { id: orgId }, owner.token));
+    let data: any;
+    const withName = await app.countQueries(async () => {
+      data = await app.ok(named, { id: orgId }, owner.token);
+    });
+    expect(withName.count).toBe(idOnly.count + 1);
+    expect(data.organization.name).toEqual(expect.any(String));
+    const outsider = await app.user();
+    await app.ok(`{ viewer { id } }`, {}, outsider.token);
+    const refused = await app.gql(lists, { id: orgId }, outsider.token);
+    expect(refused.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
   });
 });
