@@ -9,7 +9,7 @@ import type { IMiddlewareFieldMap, IMiddlewareFunction } from "graphql-middlewar
 import { now } from "./clock.js";
 import type { Context } from "./context.js";
 import type { Viewer } from "./auth/viewer.js";
-import { prisma, readRows } from "./db/client.js";
+import { prisma, readRows, timestampOf } from "./db/client.js";
 import type { Group, Invitation, Role, User } from "./generated/prisma/client.js";
 
 /** A membership with what the permission rules need of it: its organization and its role's key and permissions. */
@@ -36,8 +36,16 @@ interface MembershipRow {
   permissions: string[];
 }
 
+/** The viewer's memberships ($1: the viewer's id) with their roles' permissions. */
 const ACCESS_SQL = `SELECT m."id"::text AS "id", m."organizationId"::text AS "organizationId", m."roleId"::text AS "roleId", r."permissions"
   FROM "Membership" AS m JOIN "Role" AS r ON r."id" = m."roleId" WHERE m."userId" = $1::uuid`;
+
+/** ACCESS_SQL, and after it the member role of organization $2 (flagged isDefaultRole). */
+const ACCESS_AND_DEFAULT_ROLE_SQL = `SELECT a.*, false AS "isDefaultRole", NULL::text AS "key", NULL::text AS "name", NULL::timestamptz AS "createdAt"
+  FROM (${ACCESS_SQL}) AS a
+  UNION ALL
+  SELECT r."id"::text, r."organizationId"::text, NULL, r."permissions", true, r."key", r."name", r."createdAt"
+  FROM "Role" AS r WHERE r."organizationId" = $2::uuid AND r."key" = 'member'`;
 
 function accessMap(rows: readonly MembershipRow[]): Map<string, OrganizationAccess> {
   return new Map(rows.map((m) => [m.organizationId, { membershipId: m.id, roleId: m.roleId, permissions: new Set(m.permissions) }]));
@@ -80,14 +88,10 @@ export function createLoaders(viewer: Viewer) {
    */
   const accessAndDefaultRole = async (organizationId: string): Promise<void> => {
     if (accessLoaded || !viewerId) return;
-    const loaded = prisma.$queryRaw<Array<MembershipRow & Omit<Role, "permissions"> & { isDefaultRole: boolean }>>`
-      SELECT m."id", m."organizationId", m."roleId", r."permissions", false AS "isDefaultRole",
-        NULL::text AS "key", NULL::text AS "name", NULL::timestamptz AS "createdAt"
-      FROM "Membership" AS m JOIN "Role" AS r ON r."id" = m."roleId"
-      WHERE m."userId" = ${viewerId}::uuid
-      UNION ALL
-      SELECT r."id", r."organizationId", NULL, r."permissions", true, r."key", r."name", r."createdAt"
-      FROM "Role" AS r WHERE r."organizationId" = ${organizationId}::uuid AND r."key" = 'member'`;
+    const loaded = readRows<MembershipRow & Omit<Role, "permissions" | "createdAt"> & { isDefaultRole: boolean; createdAt: unknown }>(
+      ACCESS_AND_DEFAULT_ROLE_SQL,
+      [viewerId, organizationId],
+    );
     accessLoaded = loaded.then((rows) => accessMap(rows.filter((row) => !row.isDefaultRole)));
     // A failure reaches the caller through `await loaded` below; this copy must not also be an unhandled rejection.
     accessLoaded.catch(() => {});
@@ -95,7 +99,9 @@ export function createLoaders(viewer: Viewer) {
     const role = rows.find((row) => row.isDefaultRole);
     defaultRole.prime(
       organizationId,
-      role ? { id: role.id, organizationId: role.organizationId, key: role.key, name: role.name, permissions: role.permissions, createdAt: role.createdAt } : null,
+      role
+        ? { id: role.id, organizationId: role.organizationId, key: role.key, name: role.name, permissions: role.permissions, createdAt: timestampOf(role.createdAt) }
+        : null,
     );
   };
 

@@ -118,6 +118,8 @@ interface Readable {
   queryRaw(query: { sql: string; args: unknown[]; argTypes: unknown[] }): Promise<RawResult>;
 }
 
+const PLAIN_ARGUMENT = { scalarType: "unknown", arity: "scalar" } as const;
+
 /** `Database.read` over an adapter of `factory`, connected once on first use. */
 function readerOf(factory: { connect(): Promise<unknown> }): Database["read"] {
   let adapter: Promise<Readable> | undefined;
@@ -125,7 +127,7 @@ function readerOf(factory: { connect(): Promise<unknown> }): Database["read"] {
     const connected = await (adapter ??= factory.connect() as Promise<Readable>);
     // Plain values (text, numbers, arrays of them) need no conversion: adapter-pg passes them through as they are.
     const values = args.map((arg) => (arg instanceof Date ? arg.toISOString() : arg));
-    const { columnNames, rows } = await connected.queryRaw({ sql, args: values, argTypes: values.map(() => ({ scalarType: "unknown", arity: "scalar" })) });
+    const { columnNames, rows } = await connected.queryRaw({ sql, args: values, argTypes: values.map(() => PLAIN_ARGUMENT) });
     return rows.map((row) => {
       const record: Record<string, unknown> = {};
       for (let i = 0; i < columnNames.length; i += 1) record[columnNames[i]!] = row[i];

@@ -1,22 +1,23 @@
 /**
  * Reads rows, with the relations a GraphQL selection needs, in ONE SQL statement whose text is compiled once per
- * shape of query and then reused: the hot lists' second statement and the root look-ups.
+ * shape of query and then reused: the rows of a list's page (src/schema/connections.ts) and the root look-ups.
  *
  * Why not `prisma.<model>.findMany({ include, select })`: Prisma 6 compiles every call's query afresh in its
  * query compiler, 1–3 ms of CPU for a page with three relations, more than the database spends answering it
  * (README, "Where the time goes"). The query objects here are the ones Pothos builds from the GraphQL selection
  * (`queryFromInfo`), so they recur request after request in a handful of shapes; this compiles each shape to SQL
- * once (a bounded cache), and each call only binds its ids. The statement still goes through Prisma
- * (`$queryRawUnsafe`), so the statement log, the query counts and the timeouts see it like any other.
+ * once (a bounded cache), and each call only binds its ids. The statement goes through Prisma's driver adapter
+ * (`Database.read`), so the statement counts, the timeouts and the error mapping see it like any other.
  *
  * It understands the subset of Prisma's query language those shapes use: `select`/`include` of scalars and
  * relations (to-one by foreign key, to-many, implicit many-to-many), `_count` of to-many relations, and on a to-many
  * relation a `where` of equalities, an `orderBy` and a `take`. Anything else (a filter operator, a cursor, `skip`,
- * `distinct`, a type it cannot decode) returns null from `compile`, and the caller falls back to Prisma itself:
+ * `distinct`, a type it cannot decode) returns null from `compileRowOf`, and the caller falls back to Prisma itself:
  * same rows, slower. Results have Prisma's shape and types (Date for DateTime, parsed JSON, arrays, `_count`), so
  * Pothos resolves from them as from Prisma's own; test/read-sql.test.ts compares the two on every shape the schema
  * produces.
  */
+import { isDeepStrictEqual } from "node:util";
 import { LRUCache } from "lru-cache";
 import { getDatamodel } from "../generated/pothos-types.js";
 import { prisma, readRows } from "./client.js";
@@ -34,13 +35,7 @@ interface FieldInfo {
 
 const datamodel = getDatamodel().datamodel.models as unknown as Record<string, { fields: FieldInfo[] }>;
 
-function fieldsOf(model: string): Map<string, FieldInfo> {
-  const model_ = datamodel[model];
-  if (!model_) throw new Error(`Unknown model ${model}`);
-  return new Map(model_.fields.map((f) => [f.name, f]));
-}
-
-const FIELDS = new Map(Object.keys(datamodel).map((name) => [name, fieldsOf(name)]));
+const FIELDS = new Map(Object.entries(datamodel).map(([name, model]) => [name, new Map(model.fields.map((f) => [f.name, f]))]));
 
 const SCALAR_TYPES = new Set(["String", "Int", "Float", "Boolean", "DateTime", "Json"]);
 
@@ -83,13 +78,20 @@ interface Compiled {
   decode: Decoder;
 }
 
-/** Parameters are collected in order; `$n` placeholders are numbered by the caller's first free index. */
+/**
+ * One compilation's state: parameters collected in order (`$n` placeholders numbered from the caller's first free
+ * index) and the table aliases handed out, unique within the statement.
+ */
 class Params {
   values: unknown[] = [];
+  private aliases = 0;
   constructor(private readonly offset: number) {}
   add(value: unknown, cast: string): string {
     this.values.push(value);
     return `$${this.offset + this.values.length}::${cast}`;
+  }
+  alias(prefix: string): string {
+    return `${prefix}${++this.aliases}`;
   }
 }
 
@@ -138,8 +140,6 @@ function orderSql(model: string, orderBy: unknown, alias: string): string[] {
   return parts;
 }
 
-let aliasCounter = 0;
-
 /**
  * The JSON of one row of `model` (table alias `alias`) with what `query` ({ select } or { include } or neither)
  * asks for.
@@ -170,7 +170,7 @@ function compileRow(model: string, query: Query | true, alias: string, params: P
         if (spec === false || spec == null) continue;
         const field = fields.get(relation);
         if (!field || field.kind !== "object" || !field.isList) throw new Unsupported(`_count ${relation}`);
-        const a = `c${++aliasCounter}`;
+        const a = params.alias("c");
         const join = joinOf(model, field, alias, a);
         if (!join) throw new Unsupported(`_count ${relation}`);
         const filters = spec === true ? [] : whereSql(field.type, (spec as { where?: unknown }).where, a, params);
@@ -201,7 +201,7 @@ function compileRow(model: string, query: Query | true, alias: string, params: P
     // A relation.
     const args = value === true ? {} : (value as Query);
     for (const key of Object.keys(args)) if (!KNOWN_ARGS.has(key)) throw new Unsupported(`relation argument ${key}`);
-    const a = `r${++aliasCounter}`;
+    const a = params.alias("r");
     const join = joinOf(model, field, alias, a);
     if (!join) throw new Unsupported(`relation ${name}`);
     const inner = compileRow(field.type, args.select || args.include ? { select: args.select, include: args.include } as Query : true, a, params, depth + 1);
@@ -291,8 +291,7 @@ function delegateOf(model: string): Delegate {
 export async function checkAgainstPrisma(model: string, ids: readonly string[], query: Query, rows: unknown[]): Promise<void> {
   if (!readSqlCheck.enabled) return;
   readSqlCheck.compiled += 1;
-  const expected = await delegateOf(model).findMany({ ...query, where: { id: { in: [...ids] } } });
-  const { isDeepStrictEqual } = await import("node:util");
+  const expected = await findManyWithPrisma(model, ids, query);
   if (!isDeepStrictEqual(sortById(rows), sortById(expected))) {
     throw new Error(`read-sql differs from Prisma for ${model} ${JSON.stringify(query)}:\n${JSON.stringify(sortById(rows))}\n${JSON.stringify(sortById(expected))}`);
   }
@@ -307,22 +306,9 @@ function sortById(rows: unknown[]): unknown[] {
   return [...rows].sort((a, b) => ((a as { id: string }).id < (b as { id: string }).id ? -1 : 1));
 }
 
-/**
- * Rows of `model` with these ids (in any order; missing ids are left out), shaped by `query` as Prisma would shape
- * them. `extraWhere` narrows the ids further (e.g. not deleted) and is a plain-equality where.
- */
-export async function findManyByIds<T>(model: string, ids: readonly string[], query: Query): Promise<T[]> {
-  if (ids.length === 0) return [];
-  const statement = compileRowOf(model, query, 1);
-  if (!statement) {
-    noteFallback(model, query);
-    return (await delegateOf(model).findMany({ ...query, where: { id: { in: [...ids] } } })) as T[];
-  }
-  const sql = `SELECT ${statement.expression} AS "row" FROM "${model}" AS x0 WHERE x0."id" = ANY($1::uuid[])`;
-  const rows = await readRows<{ row: unknown }>(sql, [[...ids], ...statement.params]);
-  const result = rows.map((r) => decodeRow<T>(statement, r.row));
-  await checkAgainstPrisma(model, ids, query, result);
-  return result;
+/** Rows of `model` with these ids (in any order) read by Prisma: for the shapes `compileRowOf` leaves to it. */
+export async function findManyWithPrisma<T>(model: string, ids: readonly string[], query: Query): Promise<T[]> {
+  return (await delegateOf(model).findMany({ ...query, where: { id: { in: [...ids] } } })) as T[];
 }
 
 /**

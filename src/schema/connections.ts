@@ -14,7 +14,7 @@ import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from "graphql";
 import { Kind, print } from "graphql";
 import { queryFromInfo } from "@pothos/plugin-prisma";
 import { readRows, timestampOf } from "../db/client.js";
-import { checkAgainstPrisma, compileRowOf, decodeRow, findManyByIds, noteFallback } from "../db/read-sql.js";
+import { checkAgainstPrisma, compileRowOf, decodeRow, findManyWithPrisma, noteFallback } from "../db/read-sql.js";
 import { BadUserInputError } from "../errors.js";
 import { Prisma, type Invitation, type InvitationEvent, type Membership, type WebhookEndpoint } from "../generated/prisma/client.js";
 import { UUID_RE } from "../ids.js";
@@ -125,7 +125,7 @@ interface KeyRow {
  * both halves so the count is the count of the list paged. Rows are built by a scalar subquery per key of the page,
  * after its LIMIT: per-row work only for the rows of the page, whatever the planner knows of the table.
  */
-async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, withCount: boolean, partition?: Partition, rows?: Record<string, unknown>) {
+async function readPage(table: ListTable, where: Prisma.Sql, plan: PagePlan, withCount: boolean, partition?: Partition, rowQuery?: Record<string, unknown>) {
   // The alias keeps ORDER BY on the columns (the output column `id` is text, which no index orders).
   const tableSql = Prisma.raw(`"${table}" AS t`);
   const time = Prisma.raw(`t."${LISTS[table].time}"`);
@@ -158,8 +158,8 @@ async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
   const keysSql = withCount
     ? Prisma.sql`${page} UNION ALL (SELECT NULL, NULL, count(*)::int FROM ${tableSql} WHERE ${countWhere})`
     : page;
-  const row = rows ? compileRowOf(table, rows, keysSql.values.length) : null;
-  if (rows && !row) noteFallback(table, rows);
+  const row = rowQuery ? compileRowOf(table, rowQuery, keysSql.values.length) : null;
+  if (rowQuery && !row) noteFallback(table, rowQuery);
   const result = row
     ? await readRows<KeyRow>(
         `SELECT p.id, p."createdAt", p.total, (SELECT ${row.expression} FROM "${table}" AS x0 WHERE x0."id" = p.id::uuid) AS "row" FROM (${keysSql.text}) AS p`,
@@ -174,8 +174,8 @@ async function pageKeys(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
 }
 
 /**
- * One page of a list. The page's rows are read by id with what the selection under `edges.node` needs (Pothos'
- * include/select), compiled to one statement by src/db/read-sql.ts.
+ * One page of a list: its keys, count and rows with what the selection under `edges.node` needs (Pothos'
+ * include/select, compiled by src/db/read-sql.ts) in one statement (`readPage`).
  */
 export function keysetConnection<K extends ListTable>(options: KeysetOptions<K>): Promise<ConnectionResult<ListRow[K]>> {
   // The same list asked again within one request (every invitation's `organization { invitations }` on a page names
@@ -228,12 +228,13 @@ async function readConnection<K extends ListTable, T extends ListRow[K] = ListRo
   const withCount = selects(info, "totalCount");
   const wantsNodes = plan.size > 0 && selects(info, "edges");
   const query = wantsNodes ? (queryFromInfo({ context: ctx, info, typeName: table, path: ["edges", "node"] }) as Record<string, unknown>) : undefined;
-  const { keys, total, nodes } = await pageKeys(table, where, plan, withCount, options.partition, query);
+  const { keys, total, nodes } = await readPage(table, where, plan, withCount, options.partition, query);
 
   const more = keys.length > plan.size;
   const pageKeysInOrder = more ? keys.slice(0, plan.size) : keys;
   if (plan.backward) pageKeysInOrder.reverse();
 
+  const cursors = pageKeysInOrder.map(encodeCursor);
   let edges: { cursor: string; node: T }[] = [];
   if (pageKeysInOrder.length > 0 && query) {
     const ids = pageKeysInOrder.map((k) => k.id);
@@ -242,14 +243,13 @@ async function readConnection<K extends ListTable, T extends ListRow[K] = ListRo
       byId = nodes as Map<string, T>;
       await checkAgainstPrisma(table, ids, query, ids.map((id) => byId.get(id)));
     } else {
-      byId = new Map((await findManyByIds<T>(table, ids, query)).map((row) => [row.id, row]));
+      byId = new Map((await findManyWithPrisma<T>(table, ids, query)).map((row) => [row.id, row]));
     }
-    edges = pageKeysInOrder.flatMap((k) => {
+    edges = pageKeysInOrder.flatMap((k, i) => {
       const node = byId.get(k.id);
-      return node ? [{ cursor: encodeCursor(k), node }] : [];
+      return node ? [{ cursor: cursors[i]!, node }] : [];
     });
   }
-  const cursors = pageKeysInOrder.map(encodeCursor);
   return {
     edges,
     pageInfo: {
@@ -259,6 +259,6 @@ async function readConnection<K extends ListTable, T extends ListRow[K] = ListRo
       startCursor: cursors[0] ?? null,
       endCursor: cursors.at(-1) ?? null,
     },
-    totalCount: total ?? (async () => (await pageKeys(table, where, { ...plan, size: 0 }, true, options.partition)).total ?? 0),
+    totalCount: total ?? (async () => (await readPage(table, where, { ...plan, size: 0 }, true, options.partition)).total ?? 0),
   };
 }
