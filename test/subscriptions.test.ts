@@ -7,13 +7,12 @@
 import { createClient, type Client, type ExecutionResult } from "graphql-sse";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { resetClock, setClock } from "../src/clock.js";
-import { createLogger } from "../src/logger.js";
 import { sweepExpired } from "../src/events/expiry.js";
 import { addPublisher, transactionWithEvents, type PublishedEvent } from "../src/events/publish.js";
 import * as lifecycle from "../src/invitations/lifecycle.js";
-import { createHub, type SubscriptionHub } from "../src/subscriptions/hub.js";
-import { startApp, type TestApp, type TestUser } from "./helpers/app.js";
-import { listen, type Listening } from "./helpers/http.js";
+import type { SubscriptionHub } from "../src/subscriptions/hub.js";
+import type { TestApp, TestUser } from "./helpers/app.js";
+import { startLiveApp, type LiveApp, type Listening } from "./helpers/http.js";
 import {
   accept,
   addMember,
@@ -31,16 +30,12 @@ import {
 let app: TestApp;
 let hub: SubscriptionHub;
 let http: Listening;
+let live: LiveApp | undefined;
 beforeAll(async () => {
-  hub = createHub({ limits: { maxPerUser: 3, maxPerAddress: 1000 }, logger: createLogger("silent") });
-  app = await startApp({ subscriptions: hub });
-  http = await listen(app.server);
+  live = await startLiveApp({ maxPerUser: 3, maxPerAddress: 1000 });
+  ({ app, hub, http } = live);
 });
-afterAll(async () => {
-  await hub?.close();
-  await http?.close();
-  await app?.close();
-});
+afterAll(() => live?.close());
 
 const clients: Client[] = [];
 afterEach(() => {

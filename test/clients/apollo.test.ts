@@ -8,25 +8,20 @@ import { OperationTypeNode, print } from "graphql";
 import { createClient, type Client as SseClient, type ClientOptions } from "graphql-sse";
 import { Observable } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/logger.js";
-import { createHub, type SubscriptionHub } from "../../src/subscriptions/hub.js";
-import { startApp, type TestApp, type TestUser } from "../helpers/app.js";
+import type { SubscriptionHub } from "../../src/subscriptions/hub.js";
+import type { TestApp, TestUser } from "../helpers/app.js";
 import { createOrg, invite } from "../helpers/fixtures.js";
-import { listen, type Listening } from "../helpers/http.js";
+import { startLiveApp, type LiveApp, type Listening } from "../helpers/http.js";
 
 let app: TestApp;
-let http: Listening;
 let hub: SubscriptionHub;
+let http: Listening;
+let live: LiveApp | undefined;
 beforeAll(async () => {
-  hub = createHub({ limits: { maxPerUser: 10, maxPerAddress: 100 }, logger: createLogger("silent") });
-  app = await startApp({ subscriptions: hub });
-  http = await listen(app.server);
+  live = await startLiveApp({ maxPerUser: 10, maxPerAddress: 100 });
+  ({ app, hub, http } = live);
 });
-afterAll(async () => {
-  await hub?.close();
-  await http?.close();
-  await app?.close();
-});
+afterAll(() => live?.close());
 
 /** An Apollo client signed in as `user`, counting the requests it sends so that tests can prove a read hit no network. */
 function apolloFor(user: TestUser | null) {
