@@ -25,7 +25,6 @@ const common = {
   platform: "node",
   format: "esm",
   target: "node20",
-  packages: "external",
   logLevel: "warning",
 };
 
@@ -60,7 +59,6 @@ export function bundle(entryPoint, outfile) {
     entryPoints: [entryPoint],
     outfile,
     sourcemap: true,
-    packages: undefined,
     external: EXTERNAL,
     plugins: [bundleShield],
     // ES builds first: graphql's CommonJS build re-exports every name through a getter, and with it every call the
@@ -77,7 +75,7 @@ export function bundle(entryPoint, outfile) {
 export async function buildServer({ template = true } = {}) {
   await Promise.all([
     bundle("src/main.ts", output),
-    build({ ...common, entryPoints: ["src/cli/pglite-template.ts"], outfile: templateScript }),
+    build({ ...common, entryPoints: ["src/cli/pglite-template.ts"], outfile: templateScript, packages: "external" }),
   ]);
   if (!template) return;
   const { main } = await import(pathToFileURL(templateScript).href);

@@ -18,5 +18,5 @@ export interface Context {
   /** Where subscriptions find their live events, and count their open streams (src/subscriptions/hub.ts). */
   subscriptions?: SubscriptionHub;
   /** The client's address (see TRUST_PROXY), for the per-address bound on open subscriptions. */
-  clientAddress?: string;
+  clientAddress?: () => string | undefined;
 }

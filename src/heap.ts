@@ -19,7 +19,7 @@
  */
 import v8 from "node:v8";
 
-export const HEAP_GROWING_PERCENT = 100;
+const HEAP_GROWING_PERCENT = 100;
 
 export function tuneHeap(execArgv: readonly string[] = process.execArgv): void {
   if (execArgv.some((arg) => /^--heap[-_]growing[-_]percent\b/.test(arg))) return;

@@ -40,6 +40,10 @@ interface MembershipRow {
 const ACCESS_SQL = `SELECT m."id"::text AS "id", m."organizationId"::text AS "organizationId", m."roleId"::text AS "roleId", r."permissions"
   FROM "Membership" AS m JOIN "Role" AS r ON r."id" = m."roleId" WHERE m."userId" = $1::uuid`;
 
+/** The member role (the default for invitations) of each organization in $1. */
+const DEFAULT_ROLE_SQL = `SELECT "id"::text AS "id", "organizationId"::text AS "organizationId", "key", "name", "permissions", "createdAt"
+  FROM "Role" WHERE "organizationId" = ANY($1::uuid[]) AND "key" = 'member'`;
+
 /** ACCESS_SQL, and after it the member role of organization $2 (flagged isDefaultRole). */
 const ACCESS_AND_DEFAULT_ROLE_SQL = `SELECT a.*, false AS "isDefaultRole", NULL::text AS "key", NULL::text AS "name", NULL::timestamptz AS "createdAt"
   FROM (${ACCESS_SQL}) AS a
@@ -109,10 +113,11 @@ export function createLoaders(viewer: Viewer) {
   const defaultRole = new DataLoader<string, Role | null>(async (organizationIds) =>
     byKey(
       organizationIds,
-      // Raw SQL of one fixed text, like `access`: every createInvitation without a roleId needs it.
-      await prisma.$queryRaw<Role[]>`
-        SELECT "id", "organizationId", "key", "name", "permissions", "createdAt" FROM "Role"
-        WHERE "organizationId" = ANY(${[...organizationIds]}::uuid[]) AND "key" = 'member'`,
+      // Raw SQL of one fixed text through the adapter, like `access`: every createInvitation without a roleId needs it.
+      (await readRows<Omit<Role, "createdAt"> & { createdAt: unknown }>(DEFAULT_ROLE_SQL, [[...organizationIds]])).map((row) => ({
+        ...row,
+        createdAt: timestampOf(row.createdAt),
+      })),
       (r) => r.organizationId,
     ),
   );

@@ -133,7 +133,8 @@ export function createServer(options: ServerOptions): Server {
         settings,
         budgets: rateLimiter?.budgets(request, initial),
         subscriptions,
-        clientAddress: clientAddress(request, initial, options.config.trustProxy),
+        // Worked out only by the one field that needs it (a subscription's per-address bound), not for every request.
+        clientAddress: () => clientAddress(request, initial, options.config.trustProxy),
       };
     },
     maskedErrors: {

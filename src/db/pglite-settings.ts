@@ -10,7 +10,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 
-export const PGLITE_SHARED_BUFFERS = "16MB";
+const PGLITE_SHARED_BUFFERS = "16MB";
 
 /** PGlite's own start parameters and ours after them (a later `-c` wins). */
 export function pgliteStartParams(): string[] {

@@ -312,7 +312,7 @@ export async function lockAddresses(tx: Tx, organizationId: string, emails: read
 }
 
 /** The part of an address after its "@". */
-export function emailDomain(email: string): string {
+function emailDomain(email: string): string {
   return email.slice(email.lastIndexOf("@") + 1);
 }
 

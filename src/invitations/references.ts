@@ -23,12 +23,9 @@ export async function invitationRole(loaders: Loaders, organizationId: string, r
 
 /** Database ids of the given groups, each of which must belong to the organization (at most 100, duplicates merged). */
 export async function organizationGroupIds(organizationId: string, globalIds: readonly string[] | null | undefined): Promise<string[]> {
-  if (!globalIds || globalIds.length === 0) return [];
-  if (globalIds.length > 100) throw new BadUserInputError("groupIds", "At most 100 groups.");
-  const ids = [...new Set(globalIds.map((g) => decodeIdOf("Group", g, "groupIds")))];
-  const found = await prisma.group.count({ where: { id: { in: ids }, organizationId } });
-  if (found !== ids.length) throw new BadUserInputError("groupIds", "groupIds must be groups of this organization.");
-  return ids;
+  const [ids] = await organizationGroupIdLists(organizationId, [globalIds], () => "groupIds");
+  if (ids instanceof BadUserInputError) throw ids;
+  return ids!;
 }
 
 /**

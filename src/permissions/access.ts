@@ -39,25 +39,24 @@ export async function requireOrganizationPermission(ctx: Context, organizationId
   throw new ForbiddenError("MISSING_PERMISSION", `This needs the ${permission} permission in the organization.`);
 }
 
-/** No one may grant a role holding a permission they lack themselves. */
-export async function requireNoEscalation(ctx: Context, organizationId: string, rolePermissions: readonly string[]): Promise<void> {
+/** ROLE_ESCALATION, with `message(missing)`, unless the viewer holds every one of `permissions` in the organization. */
+async function requireHeld(ctx: Context, organizationId: string, permissions: readonly string[], message: (missing: string) => string): Promise<void> {
   const own = await permissionsIn(ctx, organizationId);
-  const missing = rolePermissions.filter((p) => !own.has(p));
-  if (missing.length > 0) {
-    throw new ForbiddenError("ROLE_ESCALATION", `You cannot grant a role with permissions you lack: ${missing.join(", ")}.`);
-  }
+  const missing = permissions.filter((p) => !own.has(p));
+  if (missing.length > 0) throw new ForbiddenError("ROLE_ESCALATION", message(missing.join(", ")));
+}
+
+/** No one may grant a role holding a permission they lack themselves. */
+export function requireNoEscalation(ctx: Context, organizationId: string, rolePermissions: readonly string[]): Promise<void> {
+  return requireHeld(ctx, organizationId, rolePermissions, (missing) => `You cannot grant a role with permissions you lack: ${missing}.`);
 }
 
 /**
  * No one changes or removes a member, or edits a role, holding a permission they lack themselves (as on GitHub and
  * Clerk: an admin cannot demote or remove an owner). `what` says what is being acted on, for the message.
  */
-export async function requireNoHigherRole(ctx: Context, organizationId: string, targetPermissions: readonly string[], what: string): Promise<void> {
-  const own = await permissionsIn(ctx, organizationId);
-  const missing = targetPermissions.filter((p) => !own.has(p));
-  if (missing.length > 0) {
-    throw new ForbiddenError("ROLE_ESCALATION", `You cannot change ${what} whose role has permissions you lack: ${missing.join(", ")}.`);
-  }
+export function requireNoHigherRole(ctx: Context, organizationId: string, targetPermissions: readonly string[], what: string): Promise<void> {
+  return requireHeld(ctx, organizationId, targetPermissions, (missing) => `You cannot change ${what} whose role has permissions you lack: ${missing}.`);
 }
 
 export function isInvitee(ctx: Context, invitation: Pick<Invitation, "email">): boolean {

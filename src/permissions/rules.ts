@@ -142,10 +142,14 @@ export const canReadOrganizationInvitationsArg = check("canReadOrganizationInvit
   return requireOrganizationPermission(ctx, decodeIdOf("Organization", args.organizationId as string, "organizationId"), "invitations:read");
 });
 
-export const canCreateGroup = check("canCreateGroup", (_p, args, ctx) => {
-  requireViewer(ctx);
-  return requireOrganizationPermission(ctx, decodeIdOf("Organization", input(args).organizationId as string, "organizationId"), "members:manage");
-});
+/** A mutation on the organization its input names (`input.organizationId`): `permission` there. */
+const inputOrganizationPermission = (name: string, permission: Permission) =>
+  check(name, (_p, args, ctx) => {
+    requireViewer(ctx);
+    return requireOrganizationPermission(ctx, decodeIdOf("Organization", input(args).organizationId as string, "organizationId"), permission);
+  });
+
+export const canCreateGroup = inputOrganizationPermission("canCreateGroup", "members:manage");
 
 export const canCreateInvitation = check("canCreateInvitation", async (_p, args, ctx) => {
   requireViewer(ctx);
@@ -159,17 +163,9 @@ export const canCreateInvitation = check("canCreateInvitation", async (_p, args,
 });
 
 /** The whole request: per-address checks (role escalation, groups) give per-address results in the resolver. */
-export const canCreateInvitations = check("canCreateInvitations", async (_p, args, ctx) => {
-  requireViewer(ctx);
-  const organizationId = decodeIdOf("Organization", input(args).organizationId as string, "organizationId");
-  await requireOrganizationPermission(ctx, organizationId, "invitations:create");
-});
+export const canCreateInvitations = inputOrganizationPermission("canCreateInvitations", "invitations:create");
 
-export const canUpdateOrganization = check("canUpdateOrganization", async (_p, args, ctx) => {
-  requireViewer(ctx);
-  const organizationId = decodeIdOf("Organization", input(args).organizationId as string, "organizationId");
-  await requireOrganizationPermission(ctx, organizationId, "organization:update");
-});
+export const canUpdateOrganization = inputOrganizationPermission("canUpdateOrganization", "organization:update");
 
 export const canAnswerInvitation = check("canAnswerInvitation", async (_p, args, ctx) => {
   await answerableInvitation(ctx, input(args) as AnswerInput);
@@ -260,11 +256,7 @@ export const canManageGroup = check("canManageGroup", async (_p, args, ctx) => {
   await requireOrganizationPermission(ctx, group.organizationId, "members:manage");
 });
 
-export const canCreateWebhookEndpoint = check("canCreateWebhookEndpoint", (_p, args, ctx) => {
-  requireViewer(ctx);
-  const organizationId = decodeIdOf("Organization", input(args).organizationId as string, "organizationId");
-  return requireOrganizationPermission(ctx, organizationId, "organization:update");
-});
+export const canCreateWebhookEndpoint = inputOrganizationPermission("canCreateWebhookEndpoint", "organization:update");
 
 export const canDeleteWebhookEndpoint = check("canDeleteWebhookEndpoint", async (_p, args, ctx) => {
   requireViewer(ctx);

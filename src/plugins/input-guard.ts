@@ -15,6 +15,7 @@ import {
   getArgumentValues,
   getNamedType,
   getVariableValues,
+  getOperationAST,
   isInputObjectType,
   isListType,
   isNonNullType,
@@ -101,8 +102,7 @@ function planFor(schema: GraphQLSchema, document: DocumentNode, operationName: s
  * variables, so only the walk over the document (with its type information) is done once.
  */
 function buildPlan(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): Plan {
-  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+  const operation = getOperationAST(document, operationName) ?? undefined;
   const checked: Checked[] = [];
   if (!operation) return { schema, operation, checked };
   const typeInfo = new TypeInfo(schema);

@@ -22,7 +22,7 @@ type Tx = Prisma.TransactionClient;
 
 const BUILT_IN_KEYS: ReadonlySet<string> = new Set(DEFAULT_ROLES.map((r) => r.key));
 
-export function isBuiltInRole(role: Pick<Role, "key">): boolean {
+function isBuiltInRole(role: Pick<Role, "key">): boolean {
   return BUILT_IN_KEYS.has(role.key);
 }
 

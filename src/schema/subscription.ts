@@ -58,7 +58,7 @@ function liveStream(ctx: Context, topic: Topic, allowed: () => Promise<void> | v
   const hub = ctx.subscriptions;
   if (!hub) throw new Error("Subscriptions are not set up on this server");
   const expiresAt = tokenExpiry(ctx);
-  const release = hub.open(viewer.id, ctx.clientAddress);
+  const release = hub.open(viewer.id, ctx.clientAddress?.());
   return hub.stream<Item>(
     topic,
     async (event) => {

@@ -15,9 +15,9 @@ import { keysetConnection } from "./connections.js";
 import { DeliveryStatusEnum } from "./invitation.js";
 
 /** How many deliveries an endpoint shows: the most recent ones. */
-export const RECENT_DELIVERIES = 20;
+const RECENT_DELIVERIES = 20;
 
-export const WebhookDeliveryRef = builder.prismaObject("OutboxDelivery", {
+const WebhookDeliveryRef = builder.prismaObject("OutboxDelivery", {
   name: "WebhookDelivery",
   description: "One event on its way to a webhook endpoint, with its attempts.",
   fields: (t) => ({

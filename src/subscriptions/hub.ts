@@ -43,7 +43,7 @@ export interface SubscriptionHub {
 
 export type Topic = { organizationId: string } | { email: string };
 
-export class TooManySubscriptionsError extends AppError {
+class TooManySubscriptionsError extends AppError {
   constructor(limit: number, per: "user" | "address") {
     super(`Too many open subscriptions (at most ${limit} per ${per}); close one before opening another.`, "RATE_LIMITED", {
       retryAfterMs: 5_000,

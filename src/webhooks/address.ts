@@ -12,6 +12,7 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { isIP, type LookupFunction } from "node:net";
 import ipaddr from "ipaddr.js";
+import { LIMITS } from "../validation.js";
 
 /** Whether `address` (an IPv4 or IPv6 literal) is a public unicast address. */
 export function isPublicAddress(address: string): boolean {
@@ -19,13 +20,11 @@ export function isPublicAddress(address: string): boolean {
   return ipaddr.parse(address).range() === "unicast";
 }
 
-export const MAX_URL_LENGTH = 2048;
-
 /** Why a URL is refused, as a sentence for BAD_USER_INPUT (or a delivery's lastError); null when it is fine. */
 export type UrlProblem = string | null;
 
 /** The host of `url` without IPv6 brackets. */
-export function hostOf(url: URL): string {
+function hostOf(url: URL): string {
   return url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
 }
 
@@ -44,7 +43,7 @@ export function urlProblem(url: URL, allowPrivate: boolean): UrlProblem {
 }
 
 /** Resolves `host` (every address, as the connection would) with the system resolver. */
-export function resolveAll(host: string): Promise<LookupAddress[]> {
+function resolveAll(host: string): Promise<LookupAddress[]> {
   return new Promise((resolve, reject) =>
     dnsLookup(host, { all: true, verbatim: true }, (error, addresses) => (error ? reject(error) : resolve(addresses))),
   );
@@ -55,7 +54,7 @@ export function resolveAll(host: string): Promise<LookupAddress[]> {
  * address its host resolves to. Returns the normalised URL, or the problem.
  */
 export async function checkEndpointUrl(raw: string, allowPrivate: boolean): Promise<{ url: string } | { problem: string }> {
-  if (raw.length > MAX_URL_LENGTH) return { problem: `The URL is longer than ${MAX_URL_LENGTH} characters.` };
+  if (raw.length > LIMITS.url) return { problem: `The URL is longer than ${LIMITS.url} characters.` };
   let url: URL;
   try {
     url = new URL(raw.trim());

@@ -13,13 +13,13 @@ import { checkEndpointUrl } from "./address.js";
 type Tx = Prisma.TransactionClient;
 
 /** Live endpoints per organization: each event is written once per endpoint, inside the change's transaction. */
-export const MAX_ENDPOINTS_PER_ORGANIZATION = 20;
+const MAX_ENDPOINTS_PER_ORGANIZATION = 20;
 
 /**
  * A new signing secret: `whsec_` and 32 random bytes in base64, the form the Standard Webhooks libraries take
  * (`new Webhook(secret)`).
  */
-export function newWebhookSecret(): string {
+function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString("base64")}`;
 }
 

@@ -29,7 +29,7 @@ export interface WebhookSenderOptions {
 const BODY_READ_BYTES = 4096;
 const EXCERPT_CHARS = 200;
 
-export const USER_AGENT = "invitations-webhooks/1";
+const USER_AGENT = "invitations-webhooks/1";
 
 /** Printable ASCII only, whitespace collapsed, cut short: safe to store and show in `lastError`. */
 export function sanitizeExcerpt(text: string): string {
