@@ -6,6 +6,8 @@ export interface Stats {
   /** Sum of statement durations as the database client sees them (round trip and pool wait included). */
   dbMs: number;
   cpuMs: number;
+  /** The part of cpuMs spent in the kernel (system calls: sockets, memory). */
+  sysMs?: number;
   peakRssMb: number;
 }
 
@@ -67,6 +69,7 @@ export class Meter {
       statements: this.statements,
       dbMs: this.dbMs,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      sysMs: cpu.system / 1000,
       peakRssMb: Math.round(Math.max(this.peakRss, process.memoryUsage.rss()) / 1048576),
     };
   }
