@@ -6,6 +6,10 @@
  *
  * Besides A, B and C (as in bench/run.ts), T is `{ __typename }` with the owner's token: no resolver touches the
  * database, so it shows what every request pays before its own work (HTTP, Yoga and its plugins, context, auth).
+ * B1…B6 are B's page (without totalCount) with growing node selections: id; id email status; + role { key };
+ * + invitedBy { name }; + groups { name }; and id email: what each relation of a row costs. With BENCH_PROFILE and
+ * BENCH_HEAP=1 the server also writes a sampling heap profile of each measurement (<n>.heapprofile, every allocation
+ * including those collected since: bytes allocated per request, a steadier figure than CPU time on a busy machine).
  *
  *   BENCH_OPS=A,B,C,T BENCH_DURATION=10 BENCH_CONNECTIONS=8 npm run bench:cpu
  *   DATABASE_URL=postgres://…/postgres npm run bench:cpu     # PostgreSQL (a database of its own, dropped after)
@@ -63,6 +67,19 @@ const A = `query Pending($first: Int) { pendingInvitations(first: $first) { tota
 const B = `query Invitations($id: ID!, $first: Int, $after: String) { organization(id: $id) { invitations(first: $first, after: $after) { totalCount pageInfo { endCursor } edges { node { id email status role { key } invitedBy { name } groups { name } } } } } }`;
 const C = `mutation Create($input: CreateInvitationInput!) { createInvitation(input: $input) { invitation { id } token } }`;
 const bodies: Record<string, { bearer: string; body: () => string }> = {
+  ...Object.fromEntries(
+    [
+      ["B1", "id"],
+      ["B2", "id email status"],
+      ["B3", "id email status role { key }"],
+      ["B4", "id email status role { key } invitedBy { name }"],
+      ["B5", "id email status role { key } invitedBy { name } groups { name }"],
+      ["B6", "id email"],
+    ].map(([op, node]) => [
+      op!,
+      { bearer: seeded.owner, body: () => JSON.stringify({ query: `query V($id: ID!) { organization(id: $id) { invitations(first: 50) { edges { node { ${node} } } } } }`, variables: { id: organizationId } }) },
+    ]),
+  ),
   T: { bearer: seeded.owner, body: () => JSON.stringify({ query: "query T { __typename }", operationName: "T" }) },
   A: { bearer: seeded.invitee, body: () => JSON.stringify({ query: A, operationName: "Pending", variables: { first: 20 } }) },
   B: { bearer: seeded.owner, body: () => JSON.stringify({ query: B, operationName: "Invitations", variables: { id: organizationId, first: 50 } }) },
@@ -99,7 +116,7 @@ for (const op of ops) {
   const stats: Stats = (await reply).stats!;
   const per = (v: number) => (stats.requests ? v / stats.requests : 0).toFixed(2);
   lines.push(
-    `${op}: ${stats.requests} requests, ${per(stats.cpuMs)} CPU ms/req, ${per(stats.statements)} SQL/req, ${result.requests.average} req/s, errors ${result.errors + result.non2xx}, peak RSS ${stats.peakRssMb} MB`,
+    `${op}: ${stats.requests} requests, ${per(stats.cpuMs)} CPU ms/req (${per(stats.sysMs ?? 0)} system), ${per(stats.statements)} SQL/req, ${result.requests.average} req/s, errors ${result.errors + result.non2xx}, peak RSS ${stats.peakRssMb} MB`,
   );
   process.stderr.write(`${lines.at(-1)}\n`);
 }

@@ -102,12 +102,19 @@ process.on("message", async (message: BenchMessage) => {
   if (message.type === "reset") {
     meter.reset();
     await profiler?.post("Profiler.start");
+    if (profiler && process.env.BENCH_HEAP) {
+      await profiler.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+    }
   } else if (message.type === "stats") {
     const stats = meter.read();
     if (profiler) {
       const { profile } = await profiler.post("Profiler.stop");
       profiles += 1;
       writeFileSync(`${profileDir}/${profiles}.cpuprofile`, JSON.stringify(profile));
+      if (process.env.BENCH_HEAP) {
+        const heap = await profiler.post("HeapProfiler.stopSampling");
+        writeFileSync(`${profileDir}/${profiles}.heapprofile`, JSON.stringify(heap.profile));
+      }
     }
     process.send!({ type: "stats", stats } satisfies BenchMessage);
   }

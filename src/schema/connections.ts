@@ -18,6 +18,7 @@ import { checkAgainstPrisma, compileRowOf, decodeRow, findManyWithPrisma, noteFa
 import { BadUserInputError } from "../errors.js";
 import { Prisma, type Invitation, type InvitationEvent, type Membership, type WebhookEndpoint } from "../generated/prisma/client.js";
 import { UUID_RE } from "../ids.js";
+import { selectedColumnsAt } from "./columns.js";
 
 /** The ordering every list of the contract uses: newest first, ties by id (ids are UUIDv7, so they sort by time too). */
 export const NEWEST_FIRST = [{ createdAt: "desc" as const }, { id: "desc" as const }];
@@ -227,7 +228,10 @@ async function readConnection<K extends ListTable, T extends ListRow[K] = ListRo
   const plan = planPage(args);
   const withCount = selects(info, "totalCount");
   const wantsNodes = plan.size > 0 && selects(info, "edges");
-  const query = wantsNodes ? (queryFromInfo({ context: ctx, info, typeName: table, path: ["edges", "node"] }) as Record<string, unknown>) : undefined;
+  // Pothos names the relations the nodes' selection needs; selectedColumnsAt narrows every row to the columns read.
+  const query = wantsNodes
+    ? selectedColumnsAt(table, queryFromInfo({ context: ctx, info, typeName: table, path: ["edges", "node"] }) as Record<string, unknown>, info, ["edges", "node"])
+    : undefined;
   const { keys, total, nodes } = await readPage(table, where, plan, withCount, options.partition, query);
 
   const more = keys.length > plan.size;

@@ -31,6 +31,7 @@ import { NOT_DELETED } from "../loaders.js";
 import { answerableInvitation, requireNoEscalation, requireViewer, type AnswerInput } from "../permissions/access.js";
 import { LIMITS, normalizeEmail, optionalExpiry, optionalMetadata, optionalVersion, requireEmail } from "../validation.js";
 
+import { readsColumns, selectedColumnsAt } from "./columns.js";
 import { keysetConnection, type PageArgs } from "./connections.js";
 import { MembershipRef } from "./membership.js";
 import { UserRef } from "./user.js";
@@ -67,6 +68,7 @@ export const InvitationRef = builder.prismaNode("Invitation", {
     // Pothos read a mutation payload's invitation again (one more statement) just to be sure of them.
     status: t.field({
       type: InvitationStatusEnum,
+      extensions: readsColumns("status", "expiresAt"),
       resolve: (invitation) => effectiveStatus(invitation, now()),
     }),
     organization: t.relation("organization"),
@@ -126,6 +128,7 @@ builder.prismaObjectField("User", "pendingInvitations", (t) =>
     {
       type: InvitationRef,
       description: "Invitations to this user's email that await an answer and have not expired, newest first (self only).",
+      extensions: readsColumns("email"),
       resolve: (user, args, ctx, info) => pendingInvitationsConnection(user.email, args, ctx, info),
     },
     InvitationConnection,
@@ -138,6 +141,7 @@ builder.prismaObjectField("User", "managedInvitations", (t) =>
       type: InvitationRef,
       description:
         "Invitations of every organization where this user holds invitations:read (an enterprise administrator's view), newest first; the same filters as Organization.invitations (self only).",
+      extensions: readsColumns(),
       args: {
         status: t.arg({ type: [InvitationStatusEnum], required: false }),
         email: t.arg.string({ required: false }),
@@ -177,8 +181,8 @@ builder.queryField("invitation", (t) =>
     nullable: true,
     description: "The invitee, and members with invitations:read, may read an invitation; anyone else gets NOT_FOUND.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args) =>
-      findOneById<Invitation>("Invitation", decodeIdOf("Invitation", args.id, "id"), query, ["deletedAt"]),
+    resolve: (query, _root, args, _ctx, info) =>
+      findOneById<Invitation>("Invitation", decodeIdOf("Invitation", args.id, "id"), selectedColumnsAt("Invitation", query, info, []), ["deletedAt"]),
   }),
 );
 

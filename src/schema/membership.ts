@@ -8,6 +8,7 @@ import { invitationRole, organizationGroupIds } from "../invitations/references.
 import * as members from "../members/members.js";
 import { requireViewer } from "../permissions/access.js";
 import { keysetConnection } from "./connections.js";
+import { readsColumns } from "./columns.js";
 
 export const MembershipRef = builder.prismaNode("Membership", {
   id: { field: "id" },
@@ -27,6 +28,7 @@ builder.prismaObjectField("User", "memberships", (t) =>
     {
       type: MembershipRef,
       description: "The user's memberships, newest first (self only).",
+      extensions: readsColumns(),
       resolve: (user, args, ctx, info) =>
         keysetConnection({
           table: "Membership",

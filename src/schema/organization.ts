@@ -12,6 +12,7 @@ import { DEFAULT_ROLES, OWNER_ROLE_KEY } from "../permissions/catalog.js";
 import { requireViewer } from "../permissions/access.js";
 import { emailDomains, optionalSeatLimit, optionalUrl, requireName, requireSlug, slugify } from "../validation.js";
 
+import { readsColumns, selectedColumnsAt } from "./columns.js";
 import { keysetConnection } from "./connections.js";
 import { GroupRef } from "./group.js";
 import { DeliveryStatusEnum, InvitationConnection, InvitationRef, InvitationStatusEnum } from "./invitation.js";
@@ -42,6 +43,7 @@ export const OrganizationRef = builder.prismaNode("Organization", {
       type: MembershipRef,
       nullable: true,
       description: "The viewer's membership; null when the viewer is not a member.",
+      extensions: readsColumns(),
       select: (_args, ctx, nestedSelection) => ({
         memberships: nestedSelection({ where: { userId: ctx.viewer.kind === "user" ? ctx.viewer.id : NO_USER }, take: 1 }),
       }),
@@ -53,6 +55,7 @@ export const OrganizationRef = builder.prismaNode("Organization", {
       {
         type: MembershipRef,
         description: "Members only (members:read). Newest first.",
+        extensions: readsColumns(),
         resolve: (org, args, ctx, info) =>
           keysetConnection({
             table: "Membership",
@@ -68,6 +71,7 @@ export const OrganizationRef = builder.prismaNode("Organization", {
       {
         type: InvitationRef,
         description: "Needs invitations:read. Newest first; filter by status (EXPIRED is derived) and exact email.",
+        extensions: readsColumns(),
         args: {
           status: t.arg({ type: [InvitationStatusEnum], required: false }),
           email: t.arg.string({ required: false }),
@@ -104,7 +108,7 @@ builder.queryField("organization", (t) =>
       // so the organization exists: answered without reading it (a statement less for every such page).
       const { include, select } = query as { include?: unknown; select?: unknown };
       if (!include && !select && needsOnlyId(info)) return { id } as Organization;
-      return findOneById<Organization>("Organization", id, query);
+      return findOneById<Organization>("Organization", id, selectedColumnsAt("Organization", query, info, []));
     },
   }),
 );

@@ -11,6 +11,7 @@ import type { WebhookEndpoint } from "../generated/prisma/client.js";
 import { Prisma } from "../generated/prisma/client.js";
 import { requireViewer } from "../permissions/access.js";
 import * as endpoints from "../webhooks/endpoints.js";
+import { readsColumns } from "./columns.js";
 import { keysetConnection } from "./connections.js";
 import { DeliveryStatusEnum } from "./invitation.js";
 
@@ -76,6 +77,7 @@ builder.prismaObjectField("Organization", "webhookEndpoints", (t) =>
     {
       type: WebhookEndpointRef,
       description: "Needs organization:update. Newest first.",
+      extensions: readsColumns(),
       resolve: (org, args, ctx, info) =>
         keysetConnection({
           table: "WebhookEndpoint",
