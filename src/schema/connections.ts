@@ -13,7 +13,7 @@
 import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from "graphql";
 import { Kind, print } from "graphql";
 import { queryFromInfo } from "@pothos/plugin-prisma";
-import { readRows, timestampOf } from "../db/client.js";
+import { readRows } from "../db/client.js";
 import { checkAgainstPrisma, compileRowOf, decodeRow, findManyWithPrisma, noteFallback } from "../db/read-sql.js";
 import { BadUserInputError } from "../errors.js";
 import { Prisma, type Invitation, type InvitationEvent, type Membership, type WebhookEndpoint } from "../generated/prisma/client.js";
@@ -114,7 +114,8 @@ export interface Partition {
 
 interface KeyRow {
   id: string | null;
-  createdAt: string | Date | null;
+  /** Milliseconds since the epoch (int8, which the driver may hand over as text). */
+  createdAt: string | number | null;
   total: number | null;
   /** The row itself as JSON, when the page's statement builds it (compiled). */
   row?: unknown;
@@ -161,17 +162,19 @@ async function readPage(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
     : page;
   const row = rowQuery ? compileRowOf(table, rowQuery, keysSql.values.length) : null;
   if (rowQuery && !row) noteFallback(table, rowQuery);
+  // The keys' times as milliseconds since the epoch (columns are timestamptz(3), so exact): cheaper to read than text.
+  const keys = `SELECT p.id, round(date_part('epoch', p."createdAt") * 1000)::int8 AS "createdAt", p.total`;
   const result = row
     ? await readRows<KeyRow>(
-        `SELECT p.id, p."createdAt", p.total, (SELECT ${row.expression} FROM "${table}" AS x0 WHERE x0."id" = p.id::uuid) AS "row" FROM (${keysSql.text}) AS p`,
+        `${keys}, (SELECT ${row.expression} FROM "${table}" AS x0 WHERE x0."id" = p.id::uuid) AS "row" FROM (${keysSql.text}) AS p`,
         [...keysSql.values, ...row.params],
       )
-    : await readRows<KeyRow>(keysSql.text, keysSql.values);
+    : await readRows<KeyRow>(`${keys} FROM (${keysSql.text}) AS p`, keysSql.values);
   const keyRows = result.filter((r) => r.id != null);
-  const keys = keyRows.map((r) => ({ id: r.id!, createdAt: timestampOf(r.createdAt) }));
+  const pageKeys = keyRows.map((r) => ({ id: r.id!, createdAt: new Date(Number(r.createdAt)) }));
   const total = result.find((r) => r.id == null)?.total ?? null;
   const nodes = row ? new Map(keyRows.map((r) => [r.id!, decodeRow<{ id: string }>(row, r.row)])) : null;
-  return { keys, total, nodes };
+  return { keys: pageKeys, total, nodes };
 }
 
 /**
