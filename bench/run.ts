@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: the server against a hand-written ceiling on the same data, over real HTTP (autocannon on
- * loopback), each in its own process. PostgreSQL with DATABASE_URL (an admin URL: the run creates its own database
+ * loopback), each in its own process. On PostgreSQL all targets run from the start and each operation is measured on every
+ * target back to back (their order rotating from one operation to the next), so that the figures compared were
+ * taken within a minute of each other; on PGlite (one process at a time) the server's, then the ceiling's. PostgreSQL with DATABASE_URL (an admin URL: the run creates its own database
  * and drops it), otherwise PGlite in a temporary folder. No ANALYZE is run on PostgreSQL, so plans are those of a
  * freshly loaded database; on PGlite the server runs its own (after migrations, before seeding).
  *
@@ -259,13 +261,19 @@ try {
   for (const op of ops) {
     if (op.ceiling) expected.set(op.key, JSON.stringify(await post(seeded.url, tokens[op.bearer], op.body())));
     else if (op.key !== "C") await post(seeded.url, tokens[op.bearer], op.body());
-    results.set(op.key, { server: await measure(server, seeded.url, tokens[op.bearer], op.body) });
-    process.stderr.write(`server: ${op.label}\n`);
+    results.set(op.key, {});
   }
-  await stop(server);
 
-  // PostGraphile after the server has stopped, then the ceiling: one target at a time on the CPUs.
-  if (runPeer) {
+  /** One target's measurements: run each operation it answers, checked against the server's answer first. */
+  type Target = { name: "server" | "postgraphile" | "ceiling"; measure(op: Operation): Promise<void>; stop(): Promise<void> };
+  const serverTarget: Target = {
+    name: "server",
+    async measure(op) {
+      results.get(op.key)!.server = await measure(server, seeded.url, tokens[op.bearer], op.body);
+    },
+    stop: () => stop(server),
+  };
+  const startPeer = async (): Promise<Target> => {
     const peer = await startPostGraphile();
     const { url: peerUrl } = await next(peer, "ready-peer");
     const peerCursors: Record<number, string> = {};
@@ -273,30 +281,68 @@ try {
       const first = await post(peerUrl, seeded.owner, operations(seeded, endCursors, {}).find((o) => o.key === `B@${size}`)!.peerBody!());
       peerCursors[size] = first.organization.invitations.pageInfo.endCursor;
     }
-    ops = operations(seeded, endCursors, peerCursors);
-    for (const op of ops.filter((o) => o.peerBody)) {
-      // The same invitations on the page, and the same totalCount, as the server answered.
-      const mine = pageOf(JSON.parse(expected.get(op.key)!));
-      const theirs = pageOf(await post(peerUrl, tokens[op.bearer], op.peerBody!()));
-      if (mine.totalCount !== theirs.totalCount || mine.ids.join() !== theirs.ids.join()) {
-        process.stderr.write(`warning: PostGraphile's page for ${op.key} differs from the server's (totalCount ${theirs.totalCount} vs ${mine.totalCount})\n`);
-      }
-      results.get(op.key)!.postgraphile = await measure(peer, peerUrl, tokens[op.bearer], op.peerBody!);
-      process.stderr.write(`postgraphile: ${op.label}\n`);
-    }
-    await stop(peer);
-  }
+    const peerOps = new Map(operations(seeded, endCursors, peerCursors).map((o) => [o.key, o]));
+    return {
+      name: "postgraphile",
+      async measure(op) {
+        const peerOp = peerOps.get(op.key);
+        if (!peerOp?.peerBody) return;
+        // The same invitations on the page, and the same totalCount, as the server answered.
+        const mine = pageOf(JSON.parse(expected.get(op.key)!));
+        const theirs = pageOf(await post(peerUrl, tokens[op.bearer], peerOp.peerBody()));
+        if (mine.totalCount !== theirs.totalCount || mine.ids.join() !== theirs.ids.join()) {
+          process.stderr.write(`warning: PostGraphile's page for ${op.key} differs from the server's (totalCount ${theirs.totalCount} vs ${mine.totalCount})\n`);
+        }
+        results.get(op.key)!.postgraphile = await measure(peer, peerUrl, tokens[op.bearer], peerOp.peerBody);
+      },
+      stop: () => stop(peer),
+    };
+  };
+  const startCeiling = async (): Promise<Target> => {
+    const ceiling = start(bundled.ceiling);
+    const { url: ceilingUrl } = await next(ceiling, "ready-ceiling");
+    return {
+      name: "ceiling",
+      async measure(op) {
+        if (!op.ceiling) return;
+        const answer = JSON.stringify(await post(ceilingUrl, tokens[op.bearer], op.body()));
+        if (answer !== expected.get(op.key)) process.stderr.write(`warning: the ceiling's answer to ${op.key} differs from the server's\n`);
+        results.get(op.key)!.ceiling = await measure(ceiling, ceilingUrl, tokens[op.bearer], op.body);
+      },
+      stop: () => stop(ceiling),
+    };
+  };
 
-  // The ceiling after the server has stopped: PGlite serves one process, and neither competes for the CPUs.
-  const ceiling = start(bundled.ceiling);
-  const { url: ceilingUrl } = await next(ceiling, "ready-ceiling");
-  for (const op of ops.filter((o) => o.ceiling && withCeiling)) {
-    const answer = JSON.stringify(await post(ceilingUrl, tokens[op.bearer], op.body()));
-    if (answer !== expected.get(op.key)) process.stderr.write(`warning: the ceiling's answer to ${op.key} differs from the server's\n`);
-    results.get(op.key)!.ceiling = await measure(ceiling, ceilingUrl, tokens[op.bearer], op.body);
-    process.stderr.write(`ceiling: ${op.label}\n`);
+  if (adminUrl) {
+    // PostgreSQL: every target runs from the start, and each operation is measured on all of them back to back (the
+    // first target changing from one operation to the next), so that the comparison of one operation is made within
+    // a minute. This machine's speed drifts by tens of percent over minutes; one target after the other put minutes
+    // between a target's figures and its peers'. The targets not being measured sit idle.
+    const targets = [serverTarget, ...(runPeer ? [await startPeer()] : []), ...(withCeiling ? [await startCeiling()] : [])];
+    for (const [i, op] of ops.entries()) {
+      for (let k = 0; k < targets.length; k += 1) {
+        const target = targets[(i + k) % targets.length]!;
+        await target.measure(op);
+        process.stderr.write(`${target.name}: ${op.label}\n`);
+      }
+    }
+    for (const target of targets) await target.stop();
+  } else {
+    // PGlite serves one process: the server's measurements, then the ceiling's after the server has stopped.
+    for (const op of ops) {
+      await serverTarget.measure(op);
+      process.stderr.write(`server: ${op.label}\n`);
+    }
+    await serverTarget.stop();
+    if (withCeiling) {
+      const ceiling = await startCeiling();
+      for (const op of ops.filter((o) => o.ceiling)) {
+        await ceiling.measure(op);
+        process.stderr.write(`ceiling: ${op.label}\n`);
+      }
+      await ceiling.stop();
+    }
   }
-  await stop(ceiling);
 } finally {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
   await dropDatabase();

@@ -50,6 +50,7 @@ export const EnvSchema = z
         .optional(),
     ),
     DATABASE_POOL_SIZE: intInRange(10, 1, 1000),
+    DATABASE_PREPARED_STATEMENTS: booleanFlag,
     DATABASE_CONNECT_TIMEOUT_MS: intInRange(DATABASE_TIMEOUT_DEFAULTS.connectTimeoutMs, 100, 600_000),
     DATABASE_STATEMENT_TIMEOUT_MS: intInRange(DATABASE_TIMEOUT_DEFAULTS.statementTimeoutMs, 100, 600_000),
     DATABASE_QUERY_TIMEOUT_MS: optionalString.pipe(z.string().regex(/^\d+$/, "must be a whole number (digits only)").optional()),
@@ -141,7 +142,7 @@ export interface Config {
   port: number;
   host: string;
   database:
-    | { kind: "postgres"; url: string; poolSize: number; timeouts: DatabaseTimeouts }
+    | { kind: "postgres"; url: string; poolSize: number; timeouts: DatabaseTimeouts; preparedStatements: boolean }
     | { kind: "pglite"; dataDir: string };
   /** Execution deadline of a query or mutation (subscriptions are exempt); past it: SERVICE_UNAVAILABLE. */
   requestTimeoutMs: number;
@@ -265,6 +266,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           kind: "postgres",
           url: e.DATABASE_URL,
           poolSize: e.DATABASE_POOL_SIZE,
+          preparedStatements: e.DATABASE_PREPARED_STATEMENTS ?? true,
           timeouts: {
             connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
             statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,

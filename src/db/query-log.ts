@@ -43,18 +43,21 @@ interface AdapterFactory {
   connect(): Promise<Adapter>;
 }
 
+/** Runs one statement, `sql`, recorded with its time while anyone listens (also for statements sent outside the adapter). */
+export async function recorded<T>(sql: string, run: () => Promise<T>): Promise<T> {
+  if (listeners.size === 0) return run();
+  const start = performance.now();
+  try {
+    return await run();
+  } finally {
+    recordQuery(sql, performance.now() - start);
+  }
+}
+
 /** Wraps a statement-running method so that each call is recorded while anyone listens. */
 function timed<T extends Queryable>(target: T, method: "queryRaw" | "executeRaw"): T[typeof method] {
   const original = target[method].bind(target);
-  return async (query: SqlQuery) => {
-    if (listeners.size === 0) return original(query);
-    const start = performance.now();
-    try {
-      return await original(query);
-    } finally {
-      recordQuery(query.sql, performance.now() - start);
-    }
-  };
+  return (query: SqlQuery) => recorded(query.sql, () => original(query));
 }
 
 function counting<T extends Queryable>(target: T): T {

@@ -15,6 +15,11 @@ export const DESCRIPTIONS: Record<string, { group: string; text: string; default
   LOG_LEVEL: { group: "Server", text: "`debug`, `info`, `warn`, `error` or `silent`. JSON lines on stderr; one line per request at `info`." },
   DATABASE_URL: { group: "Database", text: "A `postgres://` or `postgresql://` URL. Unset: the embedded PGlite database in `PGLITE_DATA_DIR`." },
   DATABASE_POOL_SIZE: { group: "Database", text: "PostgreSQL connections per instance (1 to 1,000)." },
+  DATABASE_PREPARED_STATEMENTS: {
+    group: "Database",
+    text: "`true` or `false`. PostgreSQL: the hot reads (lists, look-ups, the viewer's permissions) run as named prepared statements, planned once per connection instead of at every request. `false` for a connection pooler that cannot keep prepared statements across transactions (PgBouncer before 1.21 in transaction mode).",
+    default: "`true`",
+  },
   PGLITE_DATA_DIR: { group: "Database", text: "The PGlite data folder when `DATABASE_URL` is unset; `memory://` keeps the data in memory." },
   DATABASE_CONNECT_TIMEOUT_MS: { group: "Database", text: "PostgreSQL: the longest wait for a pooled connection or a new one." },
   DATABASE_STATEMENT_TIMEOUT_MS: { group: "Database", text: "PostgreSQL `statement_timeout`: the server cancels a longer statement; the request answers `SERVICE_UNAVAILABLE`." },
