@@ -24,7 +24,7 @@ import { prisma, readRows } from "./client.js";
 
 type Query = Record<string, unknown>;
 
-interface FieldInfo {
+export interface FieldInfo {
   type: string;
   kind: "scalar" | "enum" | "object";
   name: string;
@@ -35,7 +35,11 @@ interface FieldInfo {
 
 const datamodel = getDatamodel().datamodel.models as unknown as Record<string, { fields: FieldInfo[] }>;
 
-const FIELDS = new Map(Object.entries(datamodel).map(([name, model]) => [name, new Map(model.fields.map((f) => [f.name, f]))]));
+/** Each model's fields by name, from the generated datamodel (also read by src/schema/columns.ts). */
+export const MODEL_FIELDS: ReadonlyMap<string, ReadonlyMap<string, FieldInfo>> = new Map(
+  Object.entries(datamodel).map(([name, model]) => [name, new Map(model.fields.map((f) => [f.name, f]))]),
+);
+const FIELDS = MODEL_FIELDS;
 
 const SCALAR_TYPES = new Set(["String", "Int", "Float", "Boolean", "DateTime", "Json"]);
 

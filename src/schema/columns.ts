@@ -28,7 +28,7 @@ import {
   type GraphQLResolveInfo,
   type SelectionSetNode,
 } from "graphql";
-import { getDatamodel } from "../generated/pothos-types.js";
+import { MODEL_FIELDS } from "../db/read-sql.js";
 
 type Query = Record<string, unknown>;
 
@@ -37,18 +37,25 @@ export function readsColumns(...columns: string[]): { columns: readonly string[]
   return { columns };
 }
 
-const SCALARS = new Map(
-  Object.entries(getDatamodel().datamodel.models as unknown as Record<string, { fields: { name: string; kind: string }[] }>).map(
-    ([model, { fields }]) => [model, new Set(fields.filter((f) => f.kind !== "object").map((f) => f.name))],
-  ),
-);
+/** The names of a model's columns (its scalar and enum fields). */
+function columnsOf(model: string): Set<string> | undefined {
+  const fields = MODEL_FIELDS.get(model);
+  return fields && new Set([...fields.values()].filter((f) => f.kind !== "object").map((f) => f.name));
+}
 
-interface RelationField {
-  name: string;
+/** The model a relation of `model` points to. */
+function relationModel(model: string, relation: string): string | undefined {
+  const field = MODEL_FIELDS.get(model)?.get(relation);
+  return field?.kind === "object" ? field.type : undefined;
+}
+
+/** The selection sets of the field `info` resolves (one per node of the field, with aliases and repeats). */
+export function fieldSelections(info: GraphQLResolveInfo): SelectionSetNode[] {
+  return info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
 }
 
 /** The fields selected on `type` (by field name, aliases merged) with their selection sets, through fragments. */
-function selectedFields(
+export function selectedFields(
   type: GraphQLObjectType,
   sets: readonly SelectionSetNode[],
   fragments: Record<string, FragmentDefinitionNode>,
@@ -87,7 +94,7 @@ export function selectedColumns(
   sets: readonly SelectionSetNode[],
   fragments: Record<string, FragmentDefinitionNode>,
 ): Query {
-  const scalars = SCALARS.get(model);
+  const scalars = columnsOf(model);
   if (!scalars || "select" in query) return query;
   const include = (query.include ?? {}) as Record<string, unknown>;
   const columns = new Set<string>(["id"]);
@@ -106,7 +113,7 @@ export function selectedColumns(
     const extensions = field.extensions as {
       columns?: readonly string[];
       pothosExposedField?: string;
-      pothosPrismaRelationField?: RelationField;
+      pothosPrismaRelationField?: { name: string };
       pothosPrismaSelect?: unknown;
     };
     if (extensions.columns) {
@@ -158,24 +165,13 @@ export function selectedColumns(
   return { select };
 }
 
-const RELATIONS = new Map(
-  Object.entries(
-    getDatamodel().datamodel.models as unknown as Record<string, { fields: { name: string; kind: string; type: string }[] }>,
-  ).map(([model, { fields }]) => [model, new Map(fields.filter((f) => f.kind === "object").map((f) => [f.name, f.type]))]),
-);
-
-/** The model a relation of `model` points to. */
-function relationModel(model: string, relation: string): string | undefined {
-  return RELATIONS.get(model)?.get(relation);
-}
-
 /**
  * `selectedColumns` for the rows a field resolves to at `path` below it: `[]` for a field returning rows itself
  * (`invitation(id)`), `["edges", "node"]` for a connection's nodes.
  */
 export function selectedColumnsAt(model: string, query: Query, info: GraphQLResolveInfo, path: readonly string[]): Query {
   let type = getNamedType(info.returnType);
-  let sets = info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
+  let sets = fieldSelections(info);
   for (const key of path) {
     if (!isObjectType(type)) return query;
     const field = type.getFields()[key];

@@ -3,22 +3,21 @@
  * id DESC), walked with a cursor holding both values, so a page after a cursor starts where the index is, however
  * far into the list it is.
  *
- * A page costs two statements whatever its size or the size of the list:
- *   1. the page's keys (id, createdAt) with their LIMIT, and the list's count in the same statement, hence the same
- *      snapshot (a count and a page read apart disagreed under concurrent writes). Nothing is built per row here,
- *      so PostgreSQL stops after the page even without planner statistics (PGlite never has them).
- *   2. the page's rows by primary key, with the relations the query selects joined in (Pothos' `queryFromInfo`):
- *      per-row work only for the rows of the page.
+ * A page costs one statement whatever its size or the size of the list (`readPage`): the page's keys (id, createdAt)
+ * with their LIMIT, the list's count in the same statement, hence the same snapshot (a count and a page read apart
+ * disagreed under concurrent writes), and the page's rows with the columns and relations the selection reads, built
+ * per key after the LIMIT, so PostgreSQL stops after the page even without planner statistics (PGlite never has
+ * them).
  */
-import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from "graphql";
-import { Kind, print } from "graphql";
+import type { FieldNode, GraphQLResolveInfo } from "graphql";
+import { getNamedType, isObjectType, print } from "graphql";
 import { queryFromInfo } from "@pothos/plugin-prisma";
 import { readRows } from "../db/client.js";
 import { checkAgainstPrisma, compileRowOf, decodeRow, findManyWithPrisma, noteFallback } from "../db/read-sql.js";
 import { BadUserInputError } from "../errors.js";
 import { Prisma, type Invitation, type InvitationEvent, type Membership, type WebhookEndpoint } from "../generated/prisma/client.js";
 import { UUID_RE } from "../ids.js";
-import { selectedColumnsAt } from "./columns.js";
+import { fieldSelections, selectedColumnsAt, selectedFields } from "./columns.js";
 
 /** The ordering every list of the contract uses: newest first, ties by id (ids are UUIDv7, so they sort by time too). */
 export const NEWEST_FIRST = [{ createdAt: "desc" as const }, { id: "desc" as const }];
@@ -76,15 +75,9 @@ function planPage(args: PageArgs): PagePlan {
 
 /** Whether the connection field's selection asks for `name` directly (through fragments too). */
 function selects(info: GraphQLResolveInfo, name: string): boolean {
-  const visit = (set: SelectionSetNode | undefined, seen: Set<string>): boolean =>
-    !!set?.selections.some((s) => {
-      if (s.kind === Kind.FIELD) return s.name.value === name;
-      if (s.kind === Kind.INLINE_FRAGMENT) return visit(s.selectionSet, seen);
-      if (seen.has(s.name.value)) return false;
-      seen.add(s.name.value);
-      return visit(info.fragments[s.name.value]?.selectionSet, seen);
-    });
-  return info.fieldNodes.some((node) => visit(node.selectionSet, new Set()));
+  const connection = getNamedType(info.returnType);
+  const sets = fieldSelections(info);
+  return isObjectType(connection) && selectedFields(connection, sets, info.fragments).has(name);
 }
 
 export interface ConnectionResult<T> {
@@ -163,18 +156,18 @@ async function readPage(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
   const row = rowQuery ? compileRowOf(table, rowQuery, keysSql.values.length) : null;
   if (rowQuery && !row) noteFallback(table, rowQuery);
   // The keys' times as milliseconds since the epoch (columns are timestamptz(3), so exact): cheaper to read than text.
-  const keys = `SELECT p.id, round(date_part('epoch', p."createdAt") * 1000)::int8 AS "createdAt", p.total`;
+  const keyColumns = `SELECT p.id, round(date_part('epoch', p."createdAt") * 1000)::int8 AS "createdAt", p.total`;
   const result = row
     ? await readRows<KeyRow>(
-        `${keys}, (SELECT ${row.expression} FROM "${table}" AS x0 WHERE x0."id" = p.id::uuid) AS "row" FROM (${keysSql.text}) AS p`,
+        `${keyColumns}, (SELECT ${row.expression} FROM "${table}" AS x0 WHERE x0."id" = p.id::uuid) AS "row" FROM (${keysSql.text}) AS p`,
         [...keysSql.values, ...row.params],
       )
-    : await readRows<KeyRow>(`${keys} FROM (${keysSql.text}) AS p`, keysSql.values);
+    : await readRows<KeyRow>(`${keyColumns} FROM (${keysSql.text}) AS p`, keysSql.values);
   const keyRows = result.filter((r) => r.id != null);
-  const pageKeys = keyRows.map((r) => ({ id: r.id!, createdAt: new Date(Number(r.createdAt)) }));
+  const keys = keyRows.map((r) => ({ id: r.id!, createdAt: new Date(Number(r.createdAt)) }));
   const total = result.find((r) => r.id == null)?.total ?? null;
   const nodes = row ? new Map(keyRows.map((r) => [r.id!, decodeRow<{ id: string }>(row, r.row)])) : null;
-  return { keys: pageKeys, total, nodes };
+  return { keys, total, nodes };
 }
 
 /**

@@ -19,7 +19,7 @@ import "./webhook.js";
  * every edge around it, through its promise path (a promise, a result object and several closures per row). For an
  * admin's page of 50 invitations that was the largest share of what the executor allocated. The encoding is the
  * builder's own (`encodeId`, the same `relay.encodeGlobalID`); every Node type here is keyed by its `id` column
- * (`prismaNode(…, { id: { field: "id" } })`), and test/node-id.test.ts checks both against Pothos' resolver.
+ * (`prismaNode(…, { id: { field: "id" } })`), and test/schema-resolvers.test.ts checks both against Pothos' resolver.
  */
 export function synchronousNodeIds(built: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(built.getTypeMap())) {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from "graphql";
+import { getNamedType, isObjectType, type GraphQLResolveInfo } from "graphql";
 import { builder, decodeIdOf } from "../builder.js";
 import { now } from "../clock.js";
 import { prisma } from "../db/client.js";
@@ -12,7 +12,7 @@ import { DEFAULT_ROLES, OWNER_ROLE_KEY } from "../permissions/catalog.js";
 import { requireViewer } from "../permissions/access.js";
 import { emailDomains, optionalSeatLimit, optionalUrl, requireName, requireSlug, slugify } from "../validation.js";
 
-import { readsColumns, selectedColumnsAt } from "./columns.js";
+import { fieldSelections, readsColumns, selectedColumnsAt, selectedFields } from "./columns.js";
 import { keysetConnection } from "./connections.js";
 import { GroupRef } from "./group.js";
 import { DeliveryStatusEnum, InvitationConnection, InvitationRef, InvitationStatusEnum } from "./invitation.js";
@@ -118,16 +118,9 @@ const ID_ONLY_FIELDS = new Set(["id", "__typename", "invitations", "members", "w
 
 /** Whether the selection on the field's Organization asks only for ID_ONLY_FIELDS (fragments included). */
 function needsOnlyId(info: GraphQLResolveInfo): boolean {
-  const visit = (set: SelectionSetNode, seen: Set<string>): boolean =>
-    set.selections.every((selection) => {
-      if (selection.kind === Kind.FIELD) return ID_ONLY_FIELDS.has(selection.name.value);
-      if (selection.kind === Kind.INLINE_FRAGMENT) return visit(selection.selectionSet, seen);
-      if (seen.has(selection.name.value)) return true;
-      seen.add(selection.name.value);
-      const fragment = info.fragments[selection.name.value];
-      return fragment ? visit(fragment.selectionSet, seen) : false;
-    });
-  return info.fieldNodes.every((node) => node.selectionSet !== undefined && visit(node.selectionSet, new Set()));
+  const sets = fieldSelections(info);
+  const organization = getNamedType(info.returnType);
+  return isObjectType(organization) && [...selectedFields(organization, sets, info.fragments).keys()].every((name) => ID_ONLY_FIELDS.has(name));
 }
 
 const CreateOrganizationInput = builder.inputType("CreateOrganizationInput", {
