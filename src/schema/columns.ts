@@ -37,11 +37,10 @@ export function readsColumns(...columns: string[]): { columns: readonly string[]
   return { columns };
 }
 
-/** The names of a model's columns (its scalar and enum fields). */
-function columnsOf(model: string): Set<string> | undefined {
-  const fields = MODEL_FIELDS.get(model);
-  return fields && new Set([...fields.values()].filter((f) => f.kind !== "object").map((f) => f.name));
-}
+/** Each model's columns (its scalar and enum fields), worked out once. */
+const COLUMNS = new Map(
+  [...MODEL_FIELDS].map(([model, fields]) => [model, new Set([...fields.values()].filter((f) => f.kind !== "object").map((f) => f.name))]),
+);
 
 /** The model a relation of `model` points to. */
 function relationModel(model: string, relation: string): string | undefined {
@@ -94,7 +93,7 @@ export function selectedColumns(
   sets: readonly SelectionSetNode[],
   fragments: Record<string, FragmentDefinitionNode>,
 ): Query {
-  const scalars = columnsOf(model);
+  const scalars = COLUMNS.get(model);
   if (!scalars || "select" in query) return query;
   const include = (query.include ?? {}) as Record<string, unknown>;
   const columns = new Set<string>(["id"]);
