@@ -13,7 +13,9 @@
  *   B2  B's second page (after the first page's endCursor);  B-  B without totalCount
  *   C   createInvitation
  * Prints a Markdown table: req/s, p50/p99, and per request the SQL statements, database time (as the client sees
- * it), server CPU time, and the peak RSS, with each ratio to the ceiling.
+ * it), the database's own CPU time (PostgreSQL on this machine: its processes' CPU from /proc while that target
+ * alone was loaded), server CPU time, and the peak RSS, with each ratio to the ceiling. BENCH_OPS=A,B,B2,B-,C
+ * measures only those operations.
  *
  * BENCH_PEERS=postgraphile (PostgreSQL only) also measures PostGraphile v5 serving the same database (A, B and B's
  * second page with equivalent queries in its own connection shapes; see bench/postgraphile.mjs). PostGraphile is
@@ -25,7 +27,7 @@
  */
 import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -168,7 +170,14 @@ async function post(url: string, bearer: string, body: string): Promise<any> {
 /** The database id inside one of the server's global ids (base64url of `Type:id`). */
 const rawId = (globalId: string) => Buffer.from(globalId, "base64url").toString().split(":")[1]!;
 
+/** BENCH_OPS=A,B,B2,B-,C: the operations measured (all by default). */
+const only = process.env.BENCH_OPS ? new Set(process.env.BENCH_OPS.split(",").map((o) => o.trim())) : null;
+
 function operations(seeded: Seeded, endCursors: Record<number, string>, peerCursors: Record<number, string>): Operation[] {
+  return allOperations(seeded, endCursors, peerCursors).filter((op) => !only || only.has(op.key.split("@")[0]!));
+}
+
+function allOperations(seeded: Seeded, endCursors: Record<number, string>, peerCursors: Record<number, string>): Operation[] {
   const inviteeEmail = `invitee-${tag}@bench.test`;
   const list: Operation[] = [
     {
@@ -213,6 +222,8 @@ function pageOf(data: any): { totalCount: number; ids: string[] } {
 }
 
 interface Row {
+  /** CPU time of PostgreSQL's processes per request (local PostgreSQL only; null elsewhere). */
+  pgCpuMs: number | null;
   reqPerSec: number;
   p50: number;
   p99: number;
@@ -230,10 +241,62 @@ async function measure(child: ChildProcess, url: string, bearer: string, body: (
   };
   if (warmup > 0) await autocannon({ ...options, duration: warmup });
   child.send({ type: "reset" } satisfies BenchMessage);
+  const pgBefore = postgresCpu();
   const result = await autocannon({ ...options, duration });
+  const pgUsed = postgresCpuMsSince(pgBefore);
+  const stats = (await statsOf(child)).stats!;
+  const pgCpuMs = pgUsed != null && stats.requests > 0 ? pgUsed / stats.requests : null;
+  return { reqPerSec: result.requests.total / duration, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, stats, pgCpuMs };
+}
+
+function statsOf(child: ChildProcess) {
   const stats = next(child, "stats");
   child.send({ type: "stats" } satisfies BenchMessage);
-  return { reqPerSec: result.requests.total / duration, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, stats: (await stats).stats! };
+  return stats;
+}
+
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU ticks used so far by each process named `postgres` on this machine (user and system, from /proc), or null where
+ * that cannot be read (no /proc, PGlite, a PostgreSQL elsewhere). The targets take turns, so between two readings the
+ * database serves one of them: `postgresCpuMsSince` divided by the requests is the database's CPU per request.
+ */
+function postgresCpu(): Map<string, number> | null {
+  if (!adminUrl || !existsSync("/proc/self/stat")) return null;
+  const host = new URL(adminUrl).hostname;
+  if (!["127.0.0.1", "localhost", "::1", "[::1]", ""].includes(host)) return null;
+  const ticks = new Map<string, number>();
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // pid (comm) state ppid … utime(14) stime(15): fields after the parenthesised name, which may hold spaces.
+    const close = stat.lastIndexOf(")");
+    if (stat.slice(stat.indexOf("(") + 1, close) !== "postgres") continue;
+    const fields = stat.slice(close + 2).split(" ");
+    ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+  }
+  return ticks.size > 0 ? ticks : null;
+}
+
+/** CPU ms the database's processes used since `before`, counting processes started since whole (a backend that ended meanwhile is lost, as idle ones end). */
+function postgresCpuMsSince(before: Map<string, number> | null): number | null {
+  const after = postgresCpu();
+  if (!before || !after) return null;
+  let ticks = 0;
+  for (const [pid, used] of after) ticks += used - (before.get(pid) ?? 0);
+  return (ticks * 1000) / clockTicks;
 }
 
 // ---- the run ----------------------------------------------------------------------------------------------------------
@@ -352,13 +415,13 @@ try {
 const fmt = (n: number, digits = 0) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const line = (label: string, target: string, row: Row, ceilingRow?: Row) => {
   const per = (v: number) => (row.stats.requests > 0 ? v / row.stats.requests : 0);
-  return `| ${label} | ${target} | ${fmt(row.reqPerSec, row.reqPerSec < 10 ? 1 : 0)} | ${row.p50} | ${row.p99} | ${fmt(per(row.stats.statements), 1)} | ${fmt(per(row.stats.dbMs), 2)} | ${fmt(per(row.stats.cpuMs), 2)} | ${row.stats.peakRssMb} | ${ceilingRow ? `${fmt(row.reqPerSec / ceilingRow.reqPerSec, 2)}×` : "–"} | ${row.errors} |`;
+  return `| ${label} | ${target} | ${fmt(row.reqPerSec, row.reqPerSec < 10 ? 1 : 0)} | ${row.p50} | ${row.p99} | ${fmt(per(row.stats.statements), 1)} | ${fmt(per(row.stats.dbMs), 2)} | ${row.pgCpuMs == null ? "–" : fmt(row.pgCpuMs, 2)} | ${fmt(per(row.stats.cpuMs), 2)} | ${row.stats.peakRssMb} | ${ceilingRow ? `${fmt(row.reqPerSec / ceilingRow.reqPerSec, 2)}×` : "–"} | ${row.errors} |`;
 };
 const out = [
   `${database === "postgres" ? "PostgreSQL" : "PGlite (on disk)"}; ${connections} connections; ${duration} s per operation after ${warmup} s warm-up; Node ${process.version}; ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} at the end`,
   "",
-  "| operation | target | req/s | p50 ms | p99 ms | SQL/req | DB ms/req | CPU ms/req | peak RSS MB | × ceiling | errors |",
-  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  "| operation | target | req/s | p50 ms | p99 ms | SQL/req | DB ms/req | DB CPU ms/req | CPU ms/req | peak RSS MB | × ceiling | errors |",
+  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ];
 for (const op of ops) {
   const { server: s, ceiling: c } = results.get(op.key)!;

@@ -43,8 +43,11 @@ const FIELDS = MODEL_FIELDS;
 
 const SCALAR_TYPES = new Set(["String", "Int", "Float", "Boolean", "DateTime", "Json"]);
 
-/** How a relation joins: the condition on the related table `r` against the parent `p`. */
-function joinOf(model: string, field: FieldInfo, parent: string, alias: string): { from: string; on: string } | null {
+/**
+ * How a relation joins: the condition on the related table `r` against the parent `p`, and for a to-many relation
+ * `key`, the expression on the related side equal to the parent's id (a batched relation's rows are matched by it).
+ */
+function joinOf(model: string, field: FieldInfo, parent: string, alias: string): { from: string; on: string; key?: string } | null {
   const target = field.type;
   if (!field.isList) {
     // To-one: the foreign key is on this side (every relation of this schema references `id`).
@@ -61,11 +64,18 @@ function joinOf(model: string, field: FieldInfo, parent: string, alias: string):
     const mine = first === model ? "A" : "B";
     const theirs = mine === "A" ? "B" : "A";
     const join = `"_${field.relationName}"`;
-    return { from: `"${target}" AS ${alias} JOIN ${join} AS ${alias}j ON ${alias}j."${theirs}" = ${alias}."id"`, on: `${alias}j."${mine}" = ${parent}."id"` };
+    // Each link's row looked up by its primary key (OFFSET 0 keeps the subquery from being merged into a join):
+    // without planner statistics PostgreSQL would otherwise hash the whole related table, all organizations' rows,
+    // for every parent.
+    return {
+      from: `${join} AS ${alias}j CROSS JOIN LATERAL (SELECT * FROM "${target}" AS ${alias}t WHERE ${alias}t."id" = ${alias}j."${theirs}" OFFSET 0) AS ${alias}`,
+      on: `${alias}j."${mine}" = ${parent}."id"`,
+      key: `${alias}j."${mine}"`,
+    };
   }
   const [fk] = back.relationFromFields ?? [];
   if (!fk || (back.relationFromFields ?? []).length !== 1) return null;
-  return { from: `"${target}" AS ${alias}`, on: `${alias}."${fk}" = ${parent}."id"` };
+  return { from: `"${target}" AS ${alias}`, on: `${alias}."${fk}" = ${parent}."id"`, key: `${alias}."${fk}"` };
 }
 
 /**
@@ -83,9 +93,22 @@ const toDate: Decoder = (value) => (value == null ? value : new Date(value));
 
 class Unsupported extends Error {}
 
+/**
+ * A to-many relation of a list's rows read for the whole page at once rather than per row (see compileRow):
+ * `expression(parents)` is a JSON array of [parent id, related row] pairs for the parents whose ids the SQL array
+ * `parents` holds, in the relation's order per parent.
+ */
+export interface BatchedRelation {
+  name: string;
+  expression(parents: string): string;
+  decode: Decoder;
+}
+
 interface Compiled {
-  /** The SQL expression building one row of `model` (aliased `alias`) as JSON. */
+  /** The SQL expression building one row of `model` (aliased `alias`) as a JSON array (see compileRow). */
   expression: string;
+  /** With `batch`: the top-level to-many relations left out of `expression`, to be read for the whole page. */
+  batched: BatchedRelation[];
   decode: Decoder;
 }
 
@@ -153,17 +176,27 @@ function orderSql(model: string, orderBy: unknown, alias: string): string[] {
 
 /**
  * The JSON of one row of `model` (table alias `alias`) with what `query` ({ select } or { include } or neither)
- * asks for.
+ * asks for: an array of the values in a fixed order (json_build_array), which the decoder turns into Prisma's object.
+ * PostgreSQL builds an array of N values faster than an object of N keys and values, and the JSON is shorter to send
+ * and to parse (B's page: 0.06 ms less of the database's time per request).
  */
-function compileRow(model: string, query: Query | true, alias: string, params: Params, depth: number): Compiled {
+function compileRow(model: string, query: Query | true, alias: string, params: Params, depth: number, columns?: Set<string>, batch = false): Compiled {
   if (depth > 6) throw new Unsupported("depth");
   const fields = FIELDS.get(model)!;
   const q = query === true ? {} : query;
   const select = q.select as Record<string, unknown> | undefined;
   const include = q.include as Record<string, unknown> | undefined;
   if (select && include) throw new Unsupported("select and include");
-  const pairs: string[] = [];
-  const decoders: [string, Decoder][] = [];
+  const values: string[] = [];
+  const names: string[] = [];
+  /** Per position, how its value becomes Prisma's (undefined: as it is). */
+  const decoders: (Decoder | undefined)[] = [];
+  const batched: BatchedRelation[] = [];
+  const add = (name: string, value: string, decode?: Decoder) => {
+    names.push(name);
+    values.push(value);
+    decoders.push(decode);
+  };
 
   const wanted: [string, unknown][] = select
     ? Object.entries(select).filter(([, v]) => v !== false && v != null)
@@ -177,6 +210,7 @@ function compileRow(model: string, query: Query | true, alias: string, params: P
       const countSelect = (value as { select?: Record<string, unknown> }).select;
       if (!countSelect || typeof countSelect !== "object") throw new Unsupported("_count");
       const counts: string[] = [];
+      const relations: string[] = [];
       for (const [relation, spec] of Object.entries(countSelect)) {
         if (spec === false || spec == null) continue;
         const field = fields.get(relation);
@@ -184,12 +218,17 @@ function compileRow(model: string, query: Query | true, alias: string, params: P
         const a = params.alias("c");
         const join = joinOf(model, field, alias, a);
         if (!join) throw new Unsupported(`_count ${relation}`);
+        columns?.add("id");
         const filters = spec === true ? [] : whereSql(field.type, (spec as { where?: unknown }).where, a, params);
         if (spec !== true && Object.keys(spec as object).some((k) => k !== "where")) throw new Unsupported("_count args");
-        counts.push(`'${relation}', (SELECT count(*)::int FROM ${join.from} WHERE ${[join.on, ...filters].join(" AND ")})`);
+        counts.push(`(SELECT count(*)::int FROM ${join.from} WHERE ${[join.on, ...filters].join(" AND ")})`);
+        relations.push(relation);
       }
-      pairs.push(`'_count', json_build_object(${counts.join(", ")})`);
-      decoders.push(["_count", identity]);
+      add("_count", `json_build_array(${counts.join(", ")})`, (v: number[]) => {
+        const count: Record<string, number> = {};
+        for (let i = 0; i < relations.length; i += 1) count[relations[i]!] = v[i]!;
+        return count;
+      });
       continue;
     }
     const field = fields.get(name);
@@ -197,16 +236,16 @@ function compileRow(model: string, query: Query | true, alias: string, params: P
     if (field.kind !== "object") {
       if (value !== true) throw new Unsupported(`scalar ${name}`);
       if (field.kind === "scalar" && !SCALAR_TYPES.has(field.type)) throw new Unsupported(`type ${field.type}`);
+      columns?.add(name);
       if (field.type === "DateTime" && !field.isList) {
         // As milliseconds since the epoch: `new Date(number)` is several times cheaper than parsing the text
         // PostgreSQL would write, the JSON is shorter, and PostgreSQL skips formatting a time zone (columns are
         // timestamptz(3), so the value is exact).
-        pairs.push(`'${name}', round(date_part('epoch', ${alias}."${name}") * 1000)::int8`);
-        decoders.push([name, toDate]);
+        add(name, `round(date_part('epoch', ${alias}."${name}") * 1000)::int8`, toDate);
         continue;
       }
       if (field.type === "DateTime") throw new Unsupported("DateTime[]");
-      pairs.push(`'${name}', ${alias}."${name}"`);
+      add(name, `${alias}."${name}"`);
       continue;
     }
     // A relation.
@@ -215,11 +254,11 @@ function compileRow(model: string, query: Query | true, alias: string, params: P
     const a = params.alias("r");
     const join = joinOf(model, field, alias, a);
     if (!join) throw new Unsupported(`relation ${name}`);
+    if (columns) for (const column of field.isList ? ["id"] : field.relationFromFields ?? []) columns.add(column);
     const inner = compileRow(field.type, args.select || args.include ? { select: args.select, include: args.include } as Query : true, a, params, depth + 1);
     if (!field.isList) {
       if (args.where || args.orderBy || args.take != null) throw new Unsupported("to-one arguments");
-      pairs.push(`'${name}', (SELECT ${inner.expression} FROM ${join.from} WHERE ${join.on})`);
-      decoders.push([name, (v) => (v == null ? v : inner.decode(v))]);
+      add(name, `(SELECT ${inner.expression} FROM ${join.from} WHERE ${join.on})`, (v) => (v == null ? v : inner.decode(v)));
       continue;
     }
     const filters = whereSql(field.type, args.where, a, params);
@@ -230,24 +269,42 @@ function compileRow(model: string, query: Query | true, alias: string, params: P
       limit = ` LIMIT ${args.take}`;
     }
     const where = [join.on, ...filters].join(" AND ");
-    pairs.push(
+    if (batch && !limit && join.key) {
+      // For a page's rows: one aggregate for the whole page, in the relation's order within each parent, instead of
+      // a subquery per row (B's page: 0.07 ms less of the database's time, its to-many links read in one index scan).
+      const key = join.key;
+      const others = [`${key} = ANY(PARENTS)`, ...filters].join(" AND ");
+      batched.push({
+        name,
+        expression: (parents) =>
+          `(SELECT json_agg(json_build_array(${key}, ${inner.expression}) ORDER BY ${key}, ${order.join(", ")}) FROM ${join.from} WHERE ${others.replace("PARENTS", parents)})`,
+        decode: inner.decode,
+      });
+      continue;
+    }
+    add(
+      name,
       limit
         ? // A LIMIT needs the rows ordered before the aggregate; the row number carries that order through json_agg
           // (an aggregate's input order is not otherwise promised).
-          `'${name}', (SELECT coalesce(json_agg(s.j ORDER BY s.n), '[]'::json) FROM (SELECT ${inner.expression} AS j, row_number() OVER (ORDER BY ${order.join(", ")}) AS n FROM ${join.from} WHERE ${where} ORDER BY ${order.join(", ")}${limit}) AS s)`
+          `(SELECT coalesce(json_agg(s.j ORDER BY s.n), '[]'::json) FROM (SELECT ${inner.expression} AS j, row_number() OVER (ORDER BY ${order.join(", ")}) AS n FROM ${join.from} WHERE ${where} ORDER BY ${order.join(", ")}${limit}) AS s)`
         : // Without one, the aggregate orders its own input: no window, no subquery (about 11% less time for B's page).
-          `'${name}', (SELECT coalesce(json_agg(${inner.expression} ORDER BY ${order.join(", ")}), '[]'::json) FROM ${join.from} WHERE ${where})`,
+          `(SELECT coalesce(json_agg(${inner.expression} ORDER BY ${order.join(", ")}), '[]'::json) FROM ${join.from} WHERE ${where})`,
+      (v: any[]) => v.map(inner.decode),
     );
-    decoders.push([name, (v: any[]) => v.map(inner.decode)]);
   }
-  // json_build_object takes at most 100 arguments.
-  if (pairs.length > 50) throw new Unsupported("too many fields");
-  const decode: Decoder = (row) => {
-    for (const [name, decodeField] of decoders) row[name] = decodeField(row[name]);
+  // A function takes at most 100 arguments.
+  if (values.length > 100) throw new Unsupported("too many fields");
+  const decode: Decoder = (array: unknown[]) => {
+    const row: Record<string | symbol, unknown> = {};
+    for (let i = 0; i < names.length; i += 1) {
+      const decodeField = decoders[i];
+      row[names[i]!] = decodeField ? decodeField(array[i]) : array[i];
+    }
     row[COMPILED_ROW] = true;
     return row;
   };
-  return { expression: `json_build_object(${pairs.join(", ")})`, decode };
+  return { expression: `json_build_array(${values.join(", ")})`, batched, decode };
 }
 
 /** Compiled rows by model, query shape and first parameter number; null where this compiler does not handle the shape. */
@@ -256,6 +313,10 @@ const compiled = new LRUCache<string, CompiledRow | { unsupported: true }>({ max
 export interface CompiledRow {
   /** SQL building one row of the model, aliased `x0`, as JSON. */
   expression: string;
+  /** The columns of `x0` the expression reads: what a page's statement must carry for it (src/schema/connections.ts). */
+  columns: string[];
+  /** With `batch`: to-many relations read for a whole page at once (decodeBatched puts them on the rows). */
+  batched: BatchedRelation[];
   /** Parameters fixed by the query shape (nested filters), numbered from the offset given. */
   params: unknown[];
   decode: Decoder;
@@ -266,8 +327,8 @@ export interface CompiledRow {
  * numbered `$offset+1`…, or null when Prisma must read this shape. Filter values are in the cache key, so a shape
  * differing only in a filter value (the viewer's id) is compiled apart, never served another's values.
  */
-export function compileRowOf(model: string, query: Query, offset: number): CompiledRow | null {
-  const key = `${model}\u0000${offset}\u0000${JSON.stringify(query)}`;
+export function compileRowOf(model: string, query: Query, offset: number, batch = false): CompiledRow | null {
+  const key = `${model}\u0000${offset}\u0000${batch}\u0000${JSON.stringify(query)}`;
   const cached = compiled.get(key);
   if (cached) return "unsupported" in cached ? null : cached;
   let result: CompiledRow | null = null;
@@ -275,8 +336,9 @@ export function compileRowOf(model: string, query: Query, offset: number): Compi
     if (!FIELDS.has(model)) throw new Unsupported(model);
     for (const k of Object.keys(query)) if (k !== "select" && k !== "include") throw new Unsupported(k);
     const params = new Params(offset);
-    const row = compileRow(model, query, "x0", params, 0);
-    result = { expression: row.expression, params: params.values, decode: row.decode };
+    const columns = new Set<string>();
+    const row = compileRow(model, query, "x0", params, 0, columns, batch);
+    result = { expression: row.expression, columns: [...columns], batched: row.batched, params: params.values, decode: row.decode };
   } catch (error) {
     if (!(error instanceof Unsupported)) throw error;
   }
@@ -287,6 +349,19 @@ export function compileRowOf(model: string, query: Query, offset: number): Compi
 /** Decodes the `row` column a compiled expression filled (pg parses json; PGlite's adapter may hand over text). */
 export function decodeRow<T>(row: CompiledRow, value: unknown): T {
   return row.decode(typeof value === "string" ? JSON.parse(value) : value) as T;
+}
+
+/**
+ * Puts each batched relation's rows (`values[i]`, the JSON of `row.batched[i]`: [parent id, related row] pairs) on
+ * the rows by id; rows without any get an empty list, as Prisma gives them.
+ */
+export function decodeBatched(row: CompiledRow, rows: ReadonlyMap<string, Record<string, unknown>>, values: readonly unknown[]): void {
+  row.batched.forEach((relation, i) => {
+    const raw = values[i];
+    const pairs = (typeof raw === "string" ? JSON.parse(raw) : raw) as [string, unknown][] | null;
+    for (const parent of rows.values()) parent[relation.name] = [];
+    for (const [parentId, related] of pairs ?? []) (rows.get(parentId)?.[relation.name] as unknown[] | undefined)?.push(relation.decode(related));
+  });
 }
 
 type Delegate = { findMany(args: object): Promise<unknown[]> };

@@ -13,7 +13,7 @@ import type { FieldNode, GraphQLResolveInfo } from "graphql";
 import { getNamedType, isObjectType, print } from "graphql";
 import { queryFromInfo } from "@pothos/plugin-prisma";
 import { readRows } from "../db/client.js";
-import { checkAgainstPrisma, compileRowOf, decodeRow, findManyWithPrisma, noteFallback } from "../db/read-sql.js";
+import { checkAgainstPrisma, compileRowOf, decodeBatched, decodeRow, findManyWithPrisma, noteFallback } from "../db/read-sql.js";
 import { BadUserInputError } from "../errors.js";
 import { Prisma, type Invitation, type InvitationEvent, type Membership, type WebhookEndpoint } from "../generated/prisma/client.js";
 import { UUID_RE } from "../ids.js";
@@ -112,13 +112,16 @@ interface KeyRow {
   total: number | null;
   /** The row itself as JSON, when the page's statement builds it (compiled). */
   row?: unknown;
+  /** Set on the rows holding a batched relation's related rows: its number. */
+  batch?: number | null;
 }
 
 /**
  * The page's keys, (when asked for) the count, and (when `rows` compiles) the page's rows themselves, in one
  * statement and so from one snapshot. `where` is a condition on the table's rows (columns unqualified), the same for
- * both halves so the count is the count of the list paged. Rows are built by a scalar subquery per key of the page,
- * after its LIMIT: per-row work only for the rows of the page, whatever the planner knows of the table.
+ * both halves so the count is the count of the list paged. The page's subquery carries, besides its keys, the columns
+ * the rows are built from; the rows are built from those, after its LIMIT: per-row work (relations, JSON) only for
+ * the rows of the page, whatever the planner knows of the table.
  */
 async function readPage(table: ListTable, where: Prisma.Sql, plan: PagePlan, withCount: boolean, partition?: Partition, rowQuery?: Record<string, unknown>) {
   // The alias keeps ORDER BY on the columns (the output column `id` is text, which no index orders).
@@ -131,6 +134,12 @@ async function readPage(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
     : Prisma.empty;
   const direction = Prisma.raw(descending ? "DESC" : "ASC");
   const limit = plan.size + 1;
+  // The columns the rows are built from (compiled against the alias x0), carried by the page's subquery under their
+  // own names beside its keys (`__id`, `__time`, `__total`, which no column of the schema is called).
+  const shape = rowQuery ? compileRowOf(table, rowQuery, 0, true) : null;
+  if (rowQuery && !shape) noteFallback(table, rowQuery);
+  const carried = shape?.columns ?? [];
+  const carry = (alias: string) => Prisma.raw(carried.map((column) => `, ${alias}."${column}"`).join(""));
   let page: Prisma.Sql;
   let countWhere = where;
   if (partition) {
@@ -140,33 +149,47 @@ async function readPage(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
     // partition and sort them; this way a page costs at most partitions × (page size + 1) index entries.
     const column = Prisma.raw(`t."${partition.column}"`);
     const ids = Prisma.sql`${[...partition.ids]}::uuid[]`;
-    page = Prisma.sql`(SELECT k."id"::text AS id, k."createdAt", NULL::int AS total
+    page = Prisma.sql`(SELECT k."__id", k."__time", NULL::int AS "__total"${carry("k")}
        FROM unnest(${ids}) AS p("value")
-       CROSS JOIN LATERAL (SELECT t."id", ${time} AS "createdAt" FROM ${tableSql}
+       CROSS JOIN LATERAL (SELECT t."id" AS "__id", ${time} AS "__time"${carry("t")} FROM ${tableSql}
          WHERE ${column} = p."value" AND ${where} ${keyset} ORDER BY ${time} ${direction}, t."id" ${direction} LIMIT ${limit}) AS k
-       ORDER BY k."createdAt" ${direction}, k."id" ${direction} LIMIT ${limit})`;
+       ORDER BY k."__time" ${direction}, k."__id" ${direction} LIMIT ${limit})`;
     countWhere = Prisma.sql`${column} = ANY(${ids}) AND ${where}`;
   } else {
-    page = Prisma.sql`(SELECT t."id"::text AS id, ${time} AS "createdAt", NULL::int AS total FROM ${tableSql}
+    page = Prisma.sql`(SELECT t."id" AS "__id", ${time} AS "__time", NULL::int AS "__total"${carry("t")} FROM ${tableSql}
      WHERE ${where} ${keyset} ORDER BY ${time} ${direction}, t."id" ${direction} LIMIT ${limit})`;
   }
   const keysSql = withCount
-    ? Prisma.sql`${page} UNION ALL (SELECT NULL, NULL, count(*)::int FROM ${tableSql} WHERE ${countWhere})`
+    ? Prisma.sql`${page} UNION ALL (SELECT NULL, NULL, count(*)::int${Prisma.raw(carried.map(() => ", NULL").join(""))} FROM ${tableSql} WHERE ${countWhere})`
     : page;
-  const row = rowQuery ? compileRowOf(table, rowQuery, keysSql.values.length) : null;
-  if (rowQuery && !row) noteFallback(table, rowQuery);
+  const row = rowQuery && shape ? compileRowOf(table, rowQuery, keysSql.values.length, true)! : null;
   // The keys' times as milliseconds since the epoch (columns are timestamptz(3), so exact): cheaper to read than text.
-  const keyColumns = `SELECT p.id, round(date_part('epoch', p."createdAt") * 1000)::int8 AS "createdAt", p.total`;
-  const result = row
-    ? await readRows<KeyRow>(
-        `${keyColumns}, (SELECT ${row.expression} FROM "${table}" AS x0 WHERE x0."id" = p.id::uuid) AS "row" FROM (${keysSql.text}) AS p`,
-        [...keysSql.values, ...row.params],
-      )
-    : await readRows<KeyRow>(`${keyColumns} FROM (${keysSql.text}) AS p`, keysSql.values);
+  const keyColumns = `SELECT x0."__id"::text AS id, round(date_part('epoch', x0."__time") * 1000)::int8 AS "createdAt", x0."__total" AS total`;
+  let result: KeyRow[];
+  if (!row) {
+    result = await readRows<KeyRow>(`${keyColumns} FROM (${keysSql.text}) AS x0`, keysSql.values);
+  } else if (row.batched.length === 0) {
+    result = await readRows<KeyRow>(
+      `${keyColumns}, CASE WHEN x0."__id" IS NOT NULL THEN ${row.expression} END AS "row" FROM (${keysSql.text}) AS x0`,
+      [...keysSql.values, ...row.params],
+    );
+  } else {
+    // To-many relations read for the whole page (src/db/read-sql.ts, BatchedRelation): the page's keys once, as a
+    // CTE, and after its rows one row per such relation (`batch`: its number) holding the related rows of the page.
+    const parents = `ARRAY(SELECT "__id" FROM page WHERE "__id" IS NOT NULL)`;
+    const batches = row.batched.map((relation, i) => ` UNION ALL SELECT NULL, NULL, NULL, ${relation.expression(parents)}, ${i}`).join("");
+    result = await readRows<KeyRow>(
+      `WITH page AS MATERIALIZED (${keysSql.text}) ${keyColumns}, CASE WHEN x0."__id" IS NOT NULL THEN ${row.expression} END AS "row", NULL::int AS "batch" FROM page AS x0${batches}`,
+      [...keysSql.values, ...row.params],
+    );
+  }
   const keyRows = result.filter((r) => r.id != null);
   const keys = keyRows.map((r) => ({ id: r.id!, createdAt: new Date(Number(r.createdAt)) }));
-  const total = result.find((r) => r.id == null)?.total ?? null;
-  const nodes = row ? new Map(keyRows.map((r) => [r.id!, decodeRow<{ id: string }>(row, r.row)])) : null;
+  const total = result.find((r) => r.id == null && r.batch == null)?.total ?? null;
+  const nodes = row ? new Map(keyRows.map((r) => [r.id!, decodeRow<{ id: string } & Record<string, unknown>>(row, r.row)])) : null;
+  if (row && nodes && row.batched.length > 0) {
+    decodeBatched(row, nodes, row.batched.map((_, i) => result.find((r) => r.batch === i)?.row));
+  }
   return { keys, total, nodes };
 }
 
