@@ -55,6 +55,7 @@ export const EnvSchema = z
     DATABASE_STATEMENT_TIMEOUT_MS: intInRange(DATABASE_TIMEOUT_DEFAULTS.statementTimeoutMs, 100, 600_000),
     DATABASE_QUERY_TIMEOUT_MS: optionalString.pipe(z.string().regex(/^\d+$/, "must be a whole number (digits only)").optional()),
     REQUEST_TIMEOUT_MS: intInRange(5_000, 100, 600_000),
+    GRAPHQL_JIT: booleanFlag,
     PGLITE_DATA_DIR: optionalString.default(".data/pglite"),
     JWT_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
     JWT_JWKS_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
@@ -146,6 +147,8 @@ export interface Config {
     | { kind: "pglite"; dataDir: string };
   /** Execution deadline of a query or mutation (subscriptions are exempt); past it: SERVICE_UNAVAILABLE. */
   requestTimeoutMs: number;
+  /** Queries asked for more than once run compiled by graphql-jit (src/plugins/jit.ts). */
+  graphqlJit: boolean;
   jwt: {
     /**
      * HS256 secret. Unset with JWKS, and in development without JWT_SECRET: then the secret is the random one kept in
@@ -276,6 +279,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         }
       : { kind: "pglite", dataDir: e.PGLITE_DATA_DIR },
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    graphqlJit: e.GRAPHQL_JIT ?? true,
     jwt: {
       secret: e.JWT_SECRET,
       jwksUrl: e.JWT_JWKS_URL,

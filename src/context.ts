@@ -19,4 +19,6 @@ export interface Context {
   subscriptions?: SubscriptionHub;
   /** The client's address (see TRUST_PROXY), for the per-address bound on open subscriptions. */
   clientAddress?: () => string | undefined;
+  /** Aborted at the execution deadline (src/plugins/deadline.ts); object fields stop starting then. */
+  executionSignal?: AbortSignal;
 }

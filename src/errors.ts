@@ -270,19 +270,16 @@ export function maskError(error: unknown, logger: Logger): Error {
 function classifyError(error: unknown, logger: Logger): Error {
   const graphQLError = error instanceof GraphQLError ? error : undefined;
   const original = graphQLError?.originalError ?? error;
-  const located = (e: GraphQLError) =>
-    new GraphQLError(e.message, { nodes: graphQLError?.nodes, path: graphQLError?.path, extensions: e.extensions });
+  // Where it happened: the field's nodes, or (errors from a compiled query, src/plugins/jit.ts) the source positions.
+  const where = { nodes: graphQLError?.nodes, source: graphQLError?.source, positions: graphQLError?.positions, path: graphQLError?.path };
+  const located = (e: GraphQLError) => new GraphQLError(e.message, { ...where, extensions: e.extensions });
 
   if (original instanceof AppError) return graphQLError && graphQLError !== original ? located(original) : original;
   if (graphQLError && (!graphQLError.originalError || graphQLError.originalError instanceof GraphQLError)) {
     const code = graphQLError.extensions?.code;
     if (typeof code === "string" && PUBLIC_CODES.has(code)) return graphQLError;
     const withCode = (contractCode: string) =>
-      new GraphQLError(graphQLError.message, {
-        nodes: graphQLError.nodes,
-        path: graphQLError.path,
-        extensions: { ...graphQLError.extensions, code: contractCode },
-      });
+      new GraphQLError(graphQLError.message, { ...where, extensions: { ...graphQLError.extensions, code: contractCode } });
     if (typeof code === "string" && LIBRARY_CODES[code]) return withCode(LIBRARY_CODES[code]);
     // graphql-js' own errors have no code: without a path they are request errors (a variable that does not coerce,
     // whose originalError is the scalar's complaint); with one, the client's input to that field.
@@ -301,8 +298,7 @@ function classifyError(error: unknown, logger: Logger): Error {
   }
   logger.error("unexpected error", { reference, path: graphQLError?.path, error: original });
   return new GraphQLError("Unexpected error.", {
-    nodes: graphQLError?.nodes,
-    path: graphQLError?.path,
+    ...where,
     extensions: { code: "INTERNAL_SERVER_ERROR", reference },
   });
 }

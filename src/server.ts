@@ -28,13 +28,14 @@ import { DOCUMENT_ID_PARAM, persistedOperations, type PersistedDocuments, type P
 import { queryCostPlugin } from "./plugins/query-cost.js";
 import { queryLimitsPlugin } from "./plugins/query-limits.js";
 import { requestInfo, requestLog } from "./plugins/request-log.js";
-import { useExecutionDeadline } from "./plugins/deadline.js";
+import { resolversStopAtDeadline, useExecutionDeadline } from "./plugins/deadline.js";
+import { jitQueries } from "./plugins/jit.js";
 import { clientAddress, type RateLimiter } from "./ratelimit.js";
 import { schema } from "./schema/index.js";
 import { createHub, type SubscriptionHub } from "./subscriptions/hub.js";
 
 export interface ServerOptions {
-  config: Pick<Config, "jwt" | "invitationTtlHours" | "nodeEnv" | "queryLimits" | "maxBodyBytes" | "exposure" | "requestTimeoutMs" | "email" | "subscriptions" | "trustProxy" | "webhooks">;
+  config: Pick<Config, "jwt" | "invitationTtlHours" | "nodeEnv" | "queryLimits" | "maxBodyBytes" | "exposure" | "requestTimeoutMs" | "email" | "subscriptions" | "trustProxy" | "webhooks"> & Partial<Pick<Config, "graphqlJit">>;
   logger: Logger;
   /** Whether start-up finished (migrations applied). /ready and /graphql answer 503 until then. */
   isReady: () => boolean;
@@ -58,8 +59,13 @@ export interface ServerOptions {
   subscriptions?: SubscriptionHub;
 }
 
-/** The executable schema: Pothos' schema with the pagination checks and the shield rules applied. */
-export const protectedSchema: GraphQLSchema = protectSchema(schema, connectionArgsMiddleware, invitationBudgets, freshLoadersAfterMutations(schema));
+/**
+ * The executable schema: Pothos' schema with the pagination checks and the shield rules applied, its object fields
+ * stopping at the request's deadline.
+ */
+export const protectedSchema: GraphQLSchema = resolversStopAtDeadline(
+  protectSchema(schema, connectionArgsMiddleware, invitationBudgets, freshLoadersAfterMutations(schema)),
+);
 
 export type Server = YogaServerInstance<Record<string, unknown>, Context>;
 
@@ -106,6 +112,8 @@ export function createServer(options: ServerOptions): Server {
       ...(persisted ? [persistedOperations(persisted.mode, persisted.documents)] : []),
       ...(rateLimiter ? [rateLimiter.plugin] : []),
       ...(options.metrics?.plugins ?? []),
+      // Before the deadline, which wraps whichever executor this chooses.
+      ...(options.config.graphqlJit !== false ? [jitQueries()] : []),
       useExecutionDeadline(options.config.requestTimeoutMs),
       // Last: it wraps the request parser the plugins above have chosen.
       bodyLimitPlugin(options.config.maxBodyBytes),

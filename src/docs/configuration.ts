@@ -28,6 +28,11 @@ export const DESCRIPTIONS: Record<string, { group: string; text: string; default
     text: "PostgreSQL: the client gives up on a statement with no answer (a frozen host) and discards its connection; must exceed the statement timeout.",
     default: "the statement timeout + 250",
   },
+  GRAPHQL_JIT: {
+    group: "Server",
+    text: "`true` or `false`. A query document asked for a second time is compiled by graphql-jit and runs without the standard executor's per-field work (a fifth of the CPU of a page of 50); mutations, subscriptions and first runs use the standard executor. `false` runs every operation on the standard executor.",
+    default: "`true`",
+  },
   REQUEST_TIMEOUT_MS: { group: "Server", text: "Execution deadline of a query or mutation (subscriptions exempt); past it the request answers `SERVICE_UNAVAILABLE`." },
   RATE_LIMIT_ADDRESS_MAX: { group: "Rate limits", text: "Requests with a token per client address per window, counted before the token is verified." },
   RATE_LIMIT_BRUTE_FORCE_MAX: { group: "Rate limits", text: "Refused tokens and unknown invitation tokens per client address per brute-force window." },

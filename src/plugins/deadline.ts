@@ -8,9 +8,35 @@
  * On PGlite a statement runs on the event loop itself, so the deadline can only fire between statements; there the
  * limits applied before execution are what keeps a request short.
  */
-import { getOperationAST, type ExecutionResult } from "graphql";
+import { defaultFieldResolver, getNamedType, isCompositeType, isObjectType, getOperationAST, type ExecutionResult, type GraphQLFieldResolver, type GraphQLSchema } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { ServiceUnavailableError } from "../errors.js";
+
+/** Where the deadline leaves its signal for resolvers that no executor stops (graphql-jit's, src/plugins/jit.ts). */
+export interface WithExecutionSignal {
+  executionSignal?: AbortSignal;
+}
+
+/**
+ * Makes every field returning an object (or a list of them) throw, instead of starting, once the request's deadline
+ * has passed (the signal on the context). graphql-tools' executor stops by itself; a compiled query
+ * (src/plugins/jit.ts) does not, and without this a deep query past its deadline would go on reading row after row
+ * after it was answered SERVICE_UNAVAILABLE. Leaf fields are left alone: they read what their parent already holds.
+ */
+export function resolversStopAtDeadline(schema: GraphQLSchema): GraphQLSchema {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith("__")) continue;
+    for (const field of Object.values(type.getFields())) {
+      if (!isCompositeType(getNamedType(field.type))) continue;
+      const resolve: GraphQLFieldResolver<unknown, WithExecutionSignal> = field.resolve ?? defaultFieldResolver;
+      field.resolve = (parent, args, ctx: WithExecutionSignal, info) => {
+        ctx?.executionSignal?.throwIfAborted();
+        return resolve(parent, args, ctx, info);
+      };
+    }
+  }
+  return schema;
+}
 
 export function useExecutionDeadline(timeoutMs: number): Plugin {
   return {
@@ -27,6 +53,9 @@ export function useExecutionDeadline(timeoutMs: number): Plugin {
         if (outer?.aborted) forward();
         else outer?.addEventListener("abort", forward, { once: true });
         const signal = controller.signal;
+        // For resolvers run by a compiled query (resolversStopAtDeadline).
+        const context = executeArgs.contextValue as WithExecutionSignal | undefined;
+        if (context && typeof context === "object") context.executionSignal = signal;
         let timer: NodeJS.Timeout | undefined;
         const expired = new Promise<ExecutionResult>((resolve) => {
           timer = setTimeout(() => {
