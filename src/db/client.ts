@@ -242,18 +242,20 @@ async function openPostgres(url: string, poolSize: number, timeouts: DatabaseTim
     // Lets the kernel notice a peer that vanished (host down, network cut) on an idle pooled connection.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
+    // A statement whose client went away (an instance killed mid-request) must not run on to completion: createInvitation
+    // writes in ONE statement outside any transaction, which PostgreSQL would otherwise finish, and commit, once the
+    // locks it waits for are granted. With this PostgreSQL (14 and later) checks the client's socket every second while a
+    // statement runs, and ends it when the client is gone. Set per connection, not in the start-up message, so that
+    // where it is refused (an older server, a platform without the check) the connection still opens: there, as before
+    // 14, a statement already running runs to its end.
+    // Awaited by the pool before the connection is handed out (a "connect" listener's statement would run beside
+    // the first query, which pg 8 warns about and pg 9 refuses).
+    onConnect: async (client) => {
+      await client.query("SET client_connection_check_interval = 1000").catch(() => {});
+    },
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on("error", () => {});
-  // A statement whose client went away (an instance killed mid-request) must not run on to completion: createInvitation
-  // writes in ONE statement outside any transaction, which PostgreSQL would otherwise finish, and commit, once the
-  // locks it waits for are granted. With this PostgreSQL (14 and later) checks the client's socket every second while a
-  // statement runs, and ends it when the client is gone. Set per connection, not in the start-up message, so that
-  // where it is refused (an older server, a platform without the check) the connection still opens: there, as before
-  // 14, a statement already running runs to its end.
-  pool.on("connect", (client) => {
-    client.query("SET client_connection_check_interval = 1000").catch(() => {});
-  });
   // Waiting for a transaction's connection is bounded by the pool (connect timeout) and its BEGIN by the query
   // timeout; Prisma's own limits sit just above them so that the pool's clearer errors come first. A transaction
   // runs a few short statements, each bounded by the statement timeout.
