@@ -22,6 +22,7 @@
 import { getOperationAST, getVariableValues, GraphQLError, type DocumentNode, type ExecutionResult, type Source } from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 import type { Plugin } from "graphql-yoga";
+import { LRUCache } from "lru-cache";
 
 interface Entry {
   uses: number;
@@ -73,9 +74,13 @@ function positionOf(source: Source, line: number, column: number): number {
   return offset + column - 1;
 }
 
+/** Documents remembered (their uses, and their compiled queries): a compiled query's code is tens of KB. */
+export const JIT_DOCUMENTS = 200;
+
 export function jitQueries(): Plugin {
-  // By parsed document: Yoga's parser cache hands out the same object for the same text, and lets go of it later.
-  const entries = new WeakMap<DocumentNode, Map<string, Entry>>();
+  // By parsed document: Yoga's parser cache hands out the same object for the same text. Bounded, so that a stream
+  // of distinct documents, each asked twice, cannot hold more than JIT_DOCUMENTS compiled queries in memory.
+  const entries = new LRUCache<DocumentNode, Map<string, Entry>>({ max: JIT_DOCUMENTS });
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
       const operation = getOperationAST(args.document, args.operationName);
