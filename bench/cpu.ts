@@ -43,7 +43,7 @@ const dropDatabase = await benchDatabase(env, "benchcpu", tag);
 // Bundled and run with plain node, as `npm start` runs the server (see bench/compiled.ts).
 const server: ChildProcess = fork(await compiled("server.ts"), [], {
   env,
-  execArgv: [],
+  execArgv: process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [],
   stdio: ["ignore", "inherit", "inherit", "ipc"],
 });
 
