@@ -120,7 +120,9 @@ describe("past the deadline", () => {
     const ctx = { executionSignal: controller.signal };
     const viewer = protectedSchema.getQueryType()!.getFields().viewer!;
     expect(() => viewer.resolve!({}, {}, ctx, {} as never)).toThrow(reason);
-    const organizationName = protectedSchema.getType("InvitationPreviewOrganization") as import("graphql").GraphQLObjectType;
-    expect(organizationName.getFields().name!.resolve?.({ name: "Acme" }, {}, ctx, {} as never) ?? "Acme").toBe("Acme");
+    const invitation = protectedSchema.getType("Invitation") as import("graphql").GraphQLObjectType;
+    const status = invitation.getFields().status!;
+    expect(status.resolve).toBeTypeOf("function");
+    expect(status.resolve!({ status: "PENDING", expiresAt: new Date(Date.now() + 60_000) }, {}, ctx, {} as never)).toBe("PENDING");
   });
 });
