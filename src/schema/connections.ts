@@ -184,6 +184,10 @@ async function readPage(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
     );
   }
   const keyRows = result.filter((r) => r.id != null);
+  // In the page's order whatever order the rows came in (SQL promises none without an ORDER BY at the top, and the
+  // count's and the relations' rows share the result): by time, then id (uuids compare as their lower-case text).
+  const sign = descending ? -1 : 1;
+  keyRows.sort((a, b) => sign * (Number(a.createdAt) - Number(b.createdAt) || (a.id! < b.id! ? -1 : a.id! > b.id! ? 1 : 0)));
   const keys = keyRows.map((r) => ({ id: r.id!, createdAt: new Date(Number(r.createdAt)) }));
   const total = result.find((r) => r.id == null && r.batch == null)?.total ?? null;
   const nodes = row ? new Map(keyRows.map((r) => [r.id!, decodeRow<{ id: string } & Record<string, unknown>>(row, r.row)])) : null;
