@@ -228,6 +228,17 @@ function printedWithoutAlias(node: FieldNode): string {
   return text;
 }
 
+/** An edge of a page; its cursor is encoded when asked for (a page of 50 asked for `pageInfo { endCursor }` only). */
+class Edge<T> {
+  constructor(
+    private readonly key: Keyset,
+    readonly node: T,
+  ) {}
+  get cursor(): string {
+    return encodeCursor(this.key);
+  }
+}
+
 /** The row type of each list's table. */
 interface ListRow {
   Invitation: Invitation;
@@ -261,7 +272,6 @@ async function readConnection<K extends ListTable, T extends ListRow[K] = ListRo
   const pageKeysInOrder = more ? keys.slice(0, plan.size) : keys;
   if (plan.backward) pageKeysInOrder.reverse();
 
-  const cursors = pageKeysInOrder.map(encodeCursor);
   let edges: { cursor: string; node: T }[] = [];
   if (pageKeysInOrder.length > 0 && query) {
     const ids = pageKeysInOrder.map((k) => k.id);
@@ -272,9 +282,9 @@ async function readConnection<K extends ListTable, T extends ListRow[K] = ListRo
     } else {
       byId = new Map((await findManyWithPrisma<T>(table, ids, query)).map((row) => [row.id, row]));
     }
-    edges = pageKeysInOrder.flatMap((k, i) => {
+    edges = pageKeysInOrder.flatMap((k) => {
       const node = byId.get(k.id);
-      return node ? [{ cursor: cursors[i]!, node }] : [];
+      return node ? [new Edge(k, node)] : [];
     });
   }
   return {
@@ -283,8 +293,8 @@ async function readConnection<K extends ListTable, T extends ListRow[K] = ListRo
       // As Pothos' own connections answered: a cursor on the other side means there is a page there.
       hasNextPage: plan.backward ? args.before != null : more,
       hasPreviousPage: plan.backward ? more : args.after != null,
-      startCursor: cursors[0] ?? null,
-      endCursor: cursors.at(-1) ?? null,
+      startCursor: pageKeysInOrder.length > 0 ? encodeCursor(pageKeysInOrder[0]!) : null,
+      endCursor: pageKeysInOrder.length > 0 ? encodeCursor(pageKeysInOrder.at(-1)!) : null,
     },
     totalCount: total ?? (async () => (await readPage(table, where, { ...plan, size: 0 }, true, options.partition)).total ?? 0),
   };
