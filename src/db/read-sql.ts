@@ -307,6 +307,9 @@ function compileRow(model: string, query: Query | true, alias: string, params: P
   return { expression: `json_build_array(${values.join(", ")})`, batched, decode };
 }
 
+/** A query object's text, for the cache key: a page looks its shape up twice (src/schema/connections.ts, readPage). */
+const queryTexts = new WeakMap<object, string>();
+
 /** Compiled rows by model, query shape and first parameter number; null where this compiler does not handle the shape. */
 const compiled = new LRUCache<string, CompiledRow | { unsupported: true }>({ max: 500 });
 
@@ -328,7 +331,9 @@ export interface CompiledRow {
  * differing only in a filter value (the viewer's id) is compiled apart, never served another's values.
  */
 export function compileRowOf(model: string, query: Query, offset: number, batch = false): CompiledRow | null {
-  const key = `${model}\u0000${offset}\u0000${batch}\u0000${JSON.stringify(query)}`;
+  let text = queryTexts.get(query);
+  if (text === undefined) queryTexts.set(query, (text = JSON.stringify(query)));
+  const key = `${model}\u0000${offset}\u0000${batch}\u0000${text}`;
   const cached = compiled.get(key);
   if (cached) return "unsupported" in cached ? null : cached;
   let result: CompiledRow | null = null;
