@@ -9,7 +9,7 @@ import type { IMiddlewareFieldMap, IMiddlewareFunction } from "graphql-middlewar
 import { now } from "./clock.js";
 import type { Context } from "./context.js";
 import type { Viewer } from "./auth/viewer.js";
-import { prisma, readRows, timestampOf } from "./db/client.js";
+import { jsonOf, prisma, readRows, timestampOf } from "./db/client.js";
 import type { Group, Invitation, Role, User } from "./generated/prisma/client.js";
 
 /** A membership with what the permission rules need of it: its organization and its role's key and permissions. */
@@ -54,11 +54,6 @@ const DEFAULT_ROLE_SQL = `SELECT "id"::text AS "id", "organizationId"::text AS "
 const ACCESS_AND_DEFAULT_ROLE_SQL = `SELECT (${ACCESS_SQL}) AS "access",
   (SELECT json_build_array(r."id", r."key", r."name", array_to_string(r."permissions", ','), round(date_part('epoch', r."createdAt") * 1000)::int8)
      FROM "Role" AS r WHERE r."organizationId" = $2::uuid AND r."key" = 'member') AS "role"`;
-
-/** A JSON column as the driver hands it over: parsed by pg, text from the PGlite adapter. */
-function json<T>(value: unknown): T {
-  return (typeof value === "string" ? JSON.parse(value) : value) as T;
-}
 
 /** A comma-joined permission list as ACCESS_SQL returns it. */
 function splitPermissions(text: string): string[] {
@@ -109,7 +104,7 @@ export function createLoaders(viewer: Viewer) {
     // signed-in user runs this, and a Prisma model query would be compiled afresh each time (about 0.7 ms of CPU
     // more per call), $queryRaw's request pipeline about 0.18 ms more.
     const [row] = await readRows<{ access: unknown }>(ACCESS_SQL, [viewerId]);
-    return accessMap(json<MembershipEntry[]>(row?.access ?? []));
+    return accessMap(jsonOf<MembershipEntry[]>(row?.access ?? []));
   };
 
   /**
@@ -120,11 +115,11 @@ export function createLoaders(viewer: Viewer) {
   const accessAndDefaultRole = async (organizationId: string): Promise<void> => {
     if (accessLoaded || !viewerId) return;
     const loaded = readRows<{ access: unknown; role: unknown }>(ACCESS_AND_DEFAULT_ROLE_SQL, [viewerId, organizationId]);
-    accessLoaded = loaded.then(([row]) => accessMap(json<MembershipEntry[]>(row?.access ?? [])));
+    accessLoaded = loaded.then(([row]) => accessMap(jsonOf<MembershipEntry[]>(row?.access ?? [])));
     // A failure reaches the caller through `await loaded` below; this copy must not also be an unhandled rejection.
     accessLoaded.catch(() => {});
     const [row] = await loaded;
-    const role = row?.role == null ? null : json<[string, string, string, string, number | string]>(row.role);
+    const role = row?.role == null ? null : jsonOf<[string, string, string, string, number | string]>(row.role);
     defaultRole.prime(
       organizationId,
       role

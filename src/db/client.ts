@@ -165,6 +165,11 @@ function preparedReader(pool: { query(config: { name?: string; text: string; val
   };
 }
 
+/** A JSON column as `Database.read` returns it: parsed by pg, text from the PGlite adapter. */
+export function jsonOf<T>(value: unknown): T {
+  return (typeof value === "string" ? JSON.parse(value) : value) as T;
+}
+
 /**
  * A timestamp as `Database.read` returns it: adapter-pg writes the offset ("2026-11-29T20:29:38.565+00:00"), the
  * PGlite adapter writes UTC without one ("2026-11-29 20:29:45.362"), which `new Date` would read as local time.

@@ -20,7 +20,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { LRUCache } from "lru-cache";
 import { getDatamodel } from "../generated/pothos-types.js";
-import { prisma, readRows } from "./client.js";
+import { jsonOf, prisma, readRows } from "./client.js";
 
 type Query = Record<string, unknown>;
 
@@ -88,7 +88,6 @@ export const COMPILED_ROW: unique symbol = Symbol("compiled row");
 /** Turns one row's JSON (as PostgreSQL wrote it) into what Prisma would have returned. */
 type Decoder = (value: any) => any;
 
-const identity: Decoder = (value) => value;
 const toDate: Decoder = (value) => (value == null ? value : new Date(value));
 
 class Unsupported extends Error {}
@@ -353,7 +352,7 @@ export function compileRowOf(model: string, query: Query, offset: number, batch 
 
 /** Decodes the `row` column a compiled expression filled (pg parses json; PGlite's adapter may hand over text). */
 export function decodeRow<T>(row: CompiledRow, value: unknown): T {
-  return row.decode(typeof value === "string" ? JSON.parse(value) : value) as T;
+  return row.decode(jsonOf(value)) as T;
 }
 
 /**
@@ -363,7 +362,7 @@ export function decodeRow<T>(row: CompiledRow, value: unknown): T {
 export function decodeBatched(row: CompiledRow, rows: ReadonlyMap<string, Record<string, unknown>>, values: readonly unknown[]): void {
   row.batched.forEach((relation, i) => {
     const raw = values[i];
-    const pairs = (typeof raw === "string" ? JSON.parse(raw) : raw) as [string, unknown][] | null;
+    const pairs = jsonOf<[string, unknown][] | null>(raw);
     for (const parent of rows.values()) parent[relation.name] = [];
     for (const [parentId, related] of pairs ?? []) (rows.get(parentId)?.[relation.name] as unknown[] | undefined)?.push(relation.decode(related));
   });

@@ -11,7 +11,8 @@
  *   not a compiled query);
  * - a document's first execution: compiling costs more than running once, so a stream of distinct documents (an
  *   attacker's, or a tool's one-off) never pays for compilation; only documents that come back do;
- * - an execution whose variables do not coerce, so that its errors are exactly the executor's (codes, messages);
+ * - an execution whose variables do not coerce (graphql-jit answers it without `data`, before any resolver runs), so
+ *   that its errors are exactly the executor's (codes, messages);
  * - a document graphql-jit cannot compile.
  * GRAPHQL_JIT=false turns it off.
  *
@@ -19,7 +20,7 @@
  * the signal on the context instead, where the resolvers of object fields look before they start
  * (`resolversStopAtDeadline`).
  */
-import { getOperationAST, getVariableValues, GraphQLError, type DocumentNode, type ExecutionResult, type Source } from "graphql";
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult, type Source } from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 import type { Plugin } from "graphql-yoga";
 import { LRUCache } from "lru-cache";
@@ -99,13 +100,15 @@ export function jitQueries(): Plugin {
       }
       const compiled = entry.compiled;
       if (!compiled) return;
-      const definitions = operation.variableDefinitions ?? [];
       const source = args.document.loc?.source;
       setExecuteFn((executeArgs) => {
         const variables = (executeArgs.variableValues ?? {}) as Record<string, unknown>;
-        if (definitions.length > 0 && getVariableValues(executeArgs.schema, definitions, variables).errors) return executeFn(executeArgs);
+        const answer = (result: ExecutionResult) =>
+          // No `data` at all: the variables did not coerce, and no resolver ran. The executor answers instead, so
+          // that those errors are exactly its own (codes, messages).
+          "data" in result ? withGraphQLErrors(result, source) : executeFn(executeArgs);
         const result = compiled.query(executeArgs.rootValue, executeArgs.contextValue, variables) as ExecutionResult | Promise<ExecutionResult>;
-        return result instanceof Promise ? result.then((r) => withGraphQLErrors(r, source)) : withGraphQLErrors(result, source);
+        return result instanceof Promise ? result.then(answer) : answer(result);
       });
     },
   };

@@ -165,24 +165,19 @@ async function readPage(table: ListTable, where: Prisma.Sql, plan: PagePlan, wit
   const row = rowQuery && shape ? compileRowOf(table, rowQuery, keysSql.values.length, true)! : null;
   // The keys' times as milliseconds since the epoch (columns are timestamptz(3), so exact): cheaper to read than text.
   const keyColumns = `SELECT x0."__id"::text AS id, round(date_part('epoch', x0."__time") * 1000)::int8 AS "createdAt", x0."__total" AS total`;
-  let result: KeyRow[];
-  if (!row) {
-    result = await readRows<KeyRow>(`${keyColumns} FROM (${keysSql.text}) AS x0`, keysSql.values);
-  } else if (row.batched.length === 0) {
-    result = await readRows<KeyRow>(
-      `${keyColumns}, CASE WHEN x0."__id" IS NOT NULL THEN ${row.expression} END AS "row" FROM (${keysSql.text}) AS x0`,
-      [...keysSql.values, ...row.params],
-    );
-  } else {
+  let sql = `${keyColumns} FROM (${keysSql.text}) AS x0`;
+  if (row) {
+    const rowColumn = `CASE WHEN x0."__id" IS NOT NULL THEN ${row.expression} END AS "row"`;
     // To-many relations read for the whole page (src/db/read-sql.ts, BatchedRelation): the page's keys once, as a
     // CTE, and after its rows one row per such relation (`batch`: its number) holding the related rows of the page.
     const parents = `ARRAY(SELECT "__id" FROM page WHERE "__id" IS NOT NULL)`;
     const batches = row.batched.map((relation, i) => ` UNION ALL SELECT NULL, NULL, NULL, ${relation.expression(parents)}, ${i}`).join("");
-    result = await readRows<KeyRow>(
-      `WITH page AS MATERIALIZED (${keysSql.text}) ${keyColumns}, CASE WHEN x0."__id" IS NOT NULL THEN ${row.expression} END AS "row", NULL::int AS "batch" FROM page AS x0${batches}`,
-      [...keysSql.values, ...row.params],
-    );
+    sql =
+      row.batched.length === 0
+        ? `${keyColumns}, ${rowColumn} FROM (${keysSql.text}) AS x0`
+        : `WITH page AS MATERIALIZED (${keysSql.text}) ${keyColumns}, ${rowColumn}, NULL::int AS "batch" FROM page AS x0${batches}`;
   }
+  const result = await readRows<KeyRow>(sql, row ? [...keysSql.values, ...row.params] : keysSql.values);
   const keyRows = result.filter((r) => r.id != null);
   // In the page's order whatever order the rows came in (SQL promises none without an ORDER BY at the top, and the
   // count's and the relations' rows share the result): by time, then id (uuids compare as their lower-case text).
