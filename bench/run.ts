@@ -68,7 +68,7 @@ const dropDatabase = await benchDatabase(env, "bench", tag);
 
 // ---- child processes ----------------------------------------------------------------------------------------------
 function start(file: string): ChildProcess {
-  return track(fork(file, [], { env, execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] }));
+  return track(fork(file, [], { env, execArgv: file === bundled.server && process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [], stdio: ["ignore", "inherit", "inherit", "ipc"] }));
 }
 
 function track(child: ChildProcess): ChildProcess {
